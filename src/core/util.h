@@ -1,0 +1,74 @@
+/*
+ * Small helpers without a better home: hex, time, durations, globs,
+ * UTF-8 hygiene and whole-file reading.
+ */
+#ifndef CL_UTIL_H
+#define CL_UTIL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+#include "core/cl.h"
+
+/* Writes 2*n lowercase hex digits and a NUL to out (size >= 2*n+1). */
+void cl_hex(char *out, const unsigned char *p, size_t n);
+
+/*
+ * Formats t (Unix seconds, UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" into
+ * out (size >= 32; years beyond 9999 are written as they are).
+ * Returns out.
+ */
+char *cl_time_fmt(char *out, size_t len, int64_t t);
+
+/*
+ * Parses an RFC 3339 timestamp ("2027-03-15", "2027-03-15T10:00:00Z",
+ * "2027-03-15T10:00:00+02:00", fractional seconds allowed) or "now".
+ * Returns CL_OK and sets *out to Unix seconds, or CL_ERR_PARSE.
+ */
+int cl_time_parse(const char *s, int64_t *out);
+
+/*
+ * Parses a duration such as "30d", "12h", "90m", "45s", "2w", "1y" (365d)
+ * or a bare number of days. Compound forms ("1d12h") are accepted.
+ * Returns CL_OK and sets *out to seconds (>= 0), or CL_ERR_PARSE.
+ */
+int cl_duration_parse(const char *s, int64_t *out);
+
+/* Unix seconds for a UTC calendar date and time (no range checks). */
+int64_t cl_time_from_civil(int64_t y, unsigned mo, unsigned d, unsigned h,
+                           unsigned mi, unsigned s);
+
+/* floor(a / b) for b > 0, also for negative a. */
+int64_t cl_floordiv(int64_t a, int64_t b);
+
+/* Current time in Unix seconds; CL_NOW in the environment overrides it (tests). */
+int64_t cl_now(void);
+
+/* Case-insensitive shell glob match (fnmatch without FNM_PATHNAME). */
+bool cl_glob(const char *pattern, const char *s);
+
+/* Returns true when s[0..n) is valid UTF-8 without NUL bytes. */
+bool cl_utf8_valid(const char *s, size_t n);
+
+/*
+ * Returns a newly allocated copy of s[0..n) in which every byte that is
+ * not part of valid UTF-8 (and every backslash) is written as \xNN, so
+ * that any byte string, e.g. a file name, becomes printable and
+ * JSON-safe while staying reversible with cl_unescape_bytes.
+ * Returns NULL on allocation failure.
+ */
+char *cl_escape_bytes(const char *s, size_t n);
+
+/* Reverses cl_escape_bytes. Returns a new string or NULL. */
+char *cl_unescape_bytes(const char *s);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory
+ * created with the given mode, written, fsync'd, renamed over path, and
+ * the directory fsync'd. Returns CL_OK or CL_ERR_IO (errno set).
+ */
+int cl_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* strdup that aborts on allocation failure is deliberately absent: callers check. */
+
+#endif
