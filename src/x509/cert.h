@@ -43,7 +43,8 @@ struct cl_cert {
 	int key_bits;        /* RSA modulus / DSA p bits, EC order bits,
 	                        253 Ed25519, 456 Ed448; 0 when unknown */
 	char *curve;         /* EC only: NIST name ("P-256") or OpenSSL short
-	                        name ("brainpoolP256r1") or dotted OID; NULL otherwise */
+	                        name ("brainpoolP256r1") or dotted OID, "explicit"
+	                        for explicit curve parameters; NULL otherwise */
 	char *sig_alg;       /* OpenSSL long name ("sha256WithRSAEncryption"),
 	                        or the dotted OID when OpenSSL does not know it */
 	bool is_ca;          /* basicConstraints cA */
@@ -61,6 +62,12 @@ struct cl_cert {
 	int sct_count;       /* embedded SCTs (1.3.6.1.4.1.11129.2.4.2), 0 if none */
 	unsigned char *der;  /* owned copy of the encoding */
 	size_t der_len;
+	void *arena;         /* internal to cert.c: set by cl_cert_parse_der, which
+	                        places the certificate, its strings, lists and der
+	                        in one arena that cl_cert_free releases as a whole.
+	                        NULL when the fields were malloc'd one by one
+	                        (calloc'd struct, e.g. loaded from the store):
+	                        cl_cert_free then frees each field and the struct. */
 };
 
 /*
@@ -87,5 +94,15 @@ int64_t cl_cert_days_left(const struct cl_cert *c, int64_t now);
 
 /* Whole days between not_before and not_after, counting the last second. */
 int64_t cl_cert_validity_days(int64_t not_before, int64_t not_after);
+
+/*
+ * Parses the content s[0..n) of an X.509 Time: tag 0x17 UTCTime
+ * "YYMMDDHHMMSSZ" (YY 50-99 is 19YY, 00-49 is 20YY) or tag 0x18
+ * GeneralizedTime "YYYYMMDDHHMMSS[.f+]Z" (fraction dropped), as RFC 5280
+ * requires: seconds and 'Z' mandatory, no offsets, calendar checked
+ * (leap years included, seconds 00-59). Returns CL_OK with *out in Unix
+ * seconds, or CL_ERR_PARSE. Exposed for the unit tests.
+ */
+int cl_cert_time_parse(unsigned tag, const unsigned char *s, size_t n, int64_t *out);
 
 #endif

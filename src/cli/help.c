@@ -1,0 +1,222 @@
+/* The command table and each command's manual text. */
+#include <stdio.h>
+#include <string.h>
+#include <openssl/opensslv.h>
+#include <sqlite3.h>
+#include <jansson.h>
+#include "cli/cli.h"
+
+static const char help_discover[] =
+"NAME\n"
+"    certledger discover files - find certificates, keystores and keys in files\n\n"
+"SYNOPSIS\n"
+"    certledger discover files [OPTIONS] PATH...\n\n"
+"DESCRIPTION\n"
+"    Walks every PATH (file or directory), recognises certificate material by\n"
+"    content, not by name: PEM (bundles, text around blocks), DER, PKCS#7\n"
+"    (.p7b/.p7c), PKCS#12 (.p12/.pfx), Java KeyStores (JKS, JCEKS) and private\n"
+"    keys (PKCS#8, RSA, EC, DSA, encrypted). Each certificate is stored once,\n"
+"    by its SHA-256 fingerprint, with every file it was found in as a location.\n"
+"    Private keys are matched to certificates by public key; their material is\n"
+"    never stored or printed, but a key readable by group or others is a\n"
+"    finding. Re-running updates last_seen and marks locations whose\n"
+"    certificate is no longer there as gone; nothing is deleted.\n\n"
+"    Symlinks are followed (never into a loop); devices, FIFOs and sockets are\n"
+"    never opened; pseudo file systems (/proc, /sys, ...) are skipped. Files\n"
+"    that cannot be read or parsed get one line on stderr naming the file and\n"
+"    the reason, are recorded as findings, and the walk goes on.\n\n"
+"OPTIONS\n"
+"    --exclude GLOB        skip paths or base names matching GLOB (repeatable)\n"
+"    --max-depth N         descend at most N directories below each PATH\n"
+"    --max-file-size SIZE  skip larger files (default 4M; k, M, G suffixes)\n"
+"    --password-file FILE  candidate PKCS#12 passwords, one per line; also\n"
+"                          $CERTLEDGER_P12_PASSWORD. Without one, an\n"
+"                          encrypted store is reported as locked.\n"
+"    --workers N           parser threads (default: number of CPUs)\n"
+"    --format table|json   the final summary as a line (default) or JSON\n"
+"    --progress, --no-progress\n"
+"                          progress line on stderr (default: when a terminal)\n"
+"    --db PATH             inventory to write\n\n"
+"EXIT STATUS\n"
+"    0 done (problems in files are findings, not failures), 2 usage,\n"
+"    3 store error, 130 interrupted (what was found is kept; nothing is\n"
+"    marked gone).\n\n"
+"EXAMPLES\n"
+"    certledger discover files /etc/ssl /etc/nginx /opt/app/keystore\n"
+"    certledger discover files --exclude '*.bak' --max-depth 4 /srv\n";
+
+static const char help_ls[] =
+"NAME\n"
+"    certledger ls - list certificates in the inventory\n\n"
+"SYNOPSIS\n"
+"    certledger ls [FILTERS] [--sort FIELD [--reverse]] [--limit N]\n"
+"                  [--format table|json|csv]\n\n"
+"DESCRIPTION\n"
+"    Lists the certificates matching every given filter (filters combine with\n"
+"    AND), soonest expiry first. Globs are case-insensitive shell patterns.\n\n"
+"FILTERS\n"
+"    --expiring DURATION   not expired yet, expiring within DURATION (30d, 12h,\n"
+"                          2w, 1y); with --expired: expired or expiring\n"
+"    --expired             already expired\n"
+"    --now RFC3339         evaluate time filters at another instant, e.g.\n"
+"                          --now 2027-03-15 --expired\n"
+"    --issuer GLOB         issuer DN or CN\n"
+"    --subject GLOB        subject DN or CN\n"
+"    --san GLOB            any SAN, with or without its type (DNS:*.example.com)\n"
+"    --key-type GLOB       RSA, EC, Ed25519, Ed448, DSA, ML-DSA-65, a curve\n"
+"                          (P-256) or an OID\n"
+"    --min-key-bits N, --max-key-bits N\n"
+"    --sig-alg GLOB        e.g. sha1WithRSAEncryption, '*SHA1*'\n"
+"    --self-signed         self-signed only (signature verified)\n"
+"    --ca, --leaf          CA certificates only / end-entity only\n"
+"    --owner GLOB, --env GLOB, --tag TAG\n"
+"    --location GLOB       kind:where, e.g. 'file:/etc/nginx/*' (a bare /path\n"
+"                          means file:)\n"
+"    --state present|gone|all\n"
+"                          present (default): deployed somewhere now; gone:\n"
+"                          no longer found anywhere\n"
+"    --fingerprint HEX, --spki HEX, --serial HEX\n\n"
+"OUTPUT\n"
+"    --format table        one line per certificate (default)\n"
+"    --format json         an array of objects: fingerprint_sha256, serial,\n"
+"                          subject, issuer, sans, not_before, not_after,\n"
+"                          days_left, validity_days, key_type, key_bits, curve,\n"
+"                          sig_alg, is_ca, self_signed, spki_sha256, owner,\n"
+"                          environment, tags, locations[{kind, where, state,\n"
+"                          first_seen, last_seen}] and more (docs/cli.md)\n"
+"    --format csv          one row per certificate-location, same names\n"
+"    --sort FIELD          not_after (default), not_before, days_left,\n"
+"                          subject, issuer, serial, fingerprint, key_type,\n"
+"                          key_bits, sig_alg, owner, environment, first_seen\n\n"
+"EXIT STATUS\n"
+"    0 rows printed, 1 nothing matched, 2 usage, 3 store error.\n\n"
+"EXAMPLES\n"
+"    certledger ls --expiring 30d --env prod\n"
+"    certledger ls --sig-alg '*sha1*' --format csv > sha1.csv\n"
+"    certledger ls --now 2027-03-15 --expired --owner team-web\n";
+
+static const char help_show[] =
+"NAME\n"
+"    certledger show - one certificate in full, with locations, keys and events\n\n"
+"SYNOPSIS\n"
+"    certledger show [--format table|json] [--pem] FP-PREFIX|PATH\n\n"
+"DESCRIPTION\n"
+"    FP-PREFIX is at least 4 hex digits of the SHA-256 fingerprint; PATH shows\n"
+"    every certificate recorded in that file. --pem prints the certificate(s)\n"
+"    in PEM instead.\n\n"
+"EXIT STATUS\n"
+"    0 shown, 1 no such certificate, 2 usage, 3 store error.\n";
+
+static const char help_summary[] =
+"NAME\n"
+"    certledger summary - the inventory at a glance\n\n"
+"SYNOPSIS\n"
+"    certledger summary [FILTERS] [--format table|json|csv]\n\n"
+"DESCRIPTION\n"
+"    Counts certificates by expiry bucket (expired, < 7 days, < 30 days,\n"
+"    < 90 days, later), issuer, key type and signature algorithm, with the\n"
+"    number of locations, private keys and open findings. Accepts the\n"
+"    filters of 'certledger ls' (e.g. --env prod, --now 2027-03-15).\n";
+
+static const char help_tag[] =
+"NAME\n"
+"    certledger tag - set owner, environment and tags\n\n"
+"SYNOPSIS\n"
+"    certledger tag FP-PREFIX [EDITS]\n"
+"    certledger tag --location GLOB [EDITS]\n\n"
+"EDITS\n"
+"    --owner NAME, --clear-owner\n"
+"    --env NAME, --clear-env\n"
+"    --tag TAG, --untag TAG (repeatable)\n\n"
+"DESCRIPTION\n"
+"    By fingerprint, edits one certificate. By --location ('file:/etc/nginx/*',\n"
+"    or a bare path), edits the matching locations and every certificate\n"
+"    present there. A new certificate found later at a location inherits the\n"
+"    location's values, or those of the certificate it replaced there, so\n"
+"    renewals keep their owner. Every change is an event in the audit trail.\n\n"
+"EXIT STATUS\n"
+"    0 done, 1 nothing matched, 2 usage (also: ambiguous prefix), 3 store error.\n";
+
+static const char help_events[] =
+"NAME\n"
+"    certledger events - the audit trail\n\n"
+"SYNOPSIS\n"
+"    certledger events [--since DURATION|RFC3339] [--type GLOB]\n"
+"                      [--fingerprint HEX] [--location GLOB] [--limit N]\n"
+"                      [--format table|json|csv]\n\n"
+"DESCRIPTION\n"
+"    Append-only records of every change, oldest first: cert.new,\n"
+"    location.new, location.gone, location.back, cert.tagged, key.new,\n"
+"    key.gone, finding.opened, finding.resolved. --since 24h shows the last\n"
+"    day; --limit N the newest N.\n";
+
+static const char help_findings[] =
+"NAME\n"
+"    certledger findings - open problems\n\n"
+"SYNOPSIS\n"
+"    certledger findings [--all] [--rule GLOB] [--severity LEVEL]\n"
+"                        [--target GLOB] [--fingerprint HEX]\n"
+"                        [--format table|json|csv]\n\n"
+"DESCRIPTION\n"
+"    Lists open findings, most severe first. A fixed problem is resolved, not\n"
+"    deleted: --all includes resolved ones. --severity LEVEL shows LEVEL and\n"
+"    above (info, warning, error, critical).\n\n"
+"RULES (file discovery)\n"
+"    file.unreadable      permission denied or I/O error\n"
+"    file.malformed       truncated or corrupt certificate material\n"
+"    file.unrecognized    a certificate-like file (by name) with other content\n"
+"    file.locked          encrypted keystore and no password given\n"
+"    file.wrong-password  none of the given passwords opens it\n"
+"    file.too-large       certificate-like file above --max-file-size\n"
+"    file.name-encoding   file name is not valid UTF-8 (recorded escaped)\n"
+"    file.key-readable    private key readable by group or others\n";
+
+static const char help_help[] =
+"usage: certledger help [COMMAND]\n";
+
+static const char help_version[] =
+"usage: certledger version\n";
+
+int cl_cmd_help(struct cl_cli *cli, int argc, char **argv)
+{
+	const struct cl_cmd *c;
+	char *args[] = { "certledger", "--help", NULL };
+
+	(void)cli;
+	if (argc < 2) {
+		extern int main(int, char **);
+		return main(2, args);
+	}
+	if ((c = cl_cli_find(argv[1])) == NULL) {
+		fprintf(stderr, "certledger help: no command '%s'\n", argv[1]);
+		return CL_EXIT_USAGE;
+	}
+	cl_cli_help(c);
+	return CL_EXIT_OK;
+}
+
+int cl_cmd_version(struct cl_cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	(void)argc;
+	(void)argv;
+	printf("certledger %s (%s, SQLite %s, jansson %s)\n", CL_VERSION, OPENSSL_VERSION_TEXT,
+	       sqlite3_libversion(), JANSSON_VERSION);
+	return CL_EXIT_OK;
+}
+
+const struct cl_cmd cl_cmds[] = {
+	{ "discover", cl_cmd_discover, "find certificates in files (discover files PATH...)",
+	  help_discover },
+	{ "ls", cl_cmd_ls, "list certificates with filters (expiring, issuer, key, owner...)",
+	  help_ls },
+	{ "show", cl_cmd_show, "one certificate in full, with locations, keys and events",
+	  help_show },
+	{ "summary", cl_cmd_summary, "counts by expiry, issuer, key type, signature", help_summary },
+	{ "tag", cl_cmd_tag, "set owner, environment and tags", help_tag },
+	{ "events", cl_cmd_events, "the audit trail (--since 24h)", help_events },
+	{ "findings", cl_cmd_findings, "open problems found in files and keys", help_findings },
+	{ "help", cl_cmd_help, "show help for a command", help_help },
+	{ "version", cl_cmd_version, "print the version", help_version },
+	{ NULL, NULL, NULL, NULL },
+};

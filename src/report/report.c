@@ -1,0 +1,445 @@
+/* Streaming table, JSON and CSV output. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "core/util.h"
+#include "report/report.h"
+
+int cl_format_parse(const char *s, enum cl_format *out)
+{
+	if (strcmp(s, "table") == 0)
+		*out = CL_FMT_TABLE;
+	else if (strcmp(s, "json") == 0)
+		*out = CL_FMT_JSON;
+	else if (strcmp(s, "csv") == 0)
+		*out = CL_FMT_CSV;
+	else
+		return CL_ERR_USAGE;
+	return CL_OK;
+}
+
+void cl_writer_init(struct cl_writer *w, FILE *out, enum cl_format fmt, int64_t now)
+{
+	memset(w, 0, sizeof *w);
+	w->out = out;
+	w->fmt = fmt;
+	w->tty = isatty(fileno(out));
+	w->now = now;
+}
+
+void cl_csv_field(FILE *out, const char *s, bool first)
+{
+	if (!first)
+		fputc(',', out);
+	if (!s)
+		return;
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static json_t *strv_json(const struct cl_strv *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
+}
+
+/* Comma separated list → JSON array (NULL → empty array). */
+static json_t *csv_json(const char *s)
+{
+	json_t *a = json_array();
+	const char *p = s, *c;
+
+	while (p && *p) {
+		c = strchr(p, ',');
+		json_array_append_new(a, json_stringn(p, c ? (size_t)(c - p) : strlen(p)));
+		p = c ? c + 1 : NULL;
+	}
+	return a;
+}
+
+static json_t *time_json(int64_t t)
+{
+	char buf[40];
+
+	return json_string(cl_time_fmt(buf, sizeof buf, t));
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *cl_report_cert_json(const struct cl_inv_row *row, int64_t now)
+{
+	const struct cl_cert *c = row->c;
+	char fp[65], spki[65];
+	json_t *o, *locs = json_array();
+	size_t i;
+
+	cl_hex(fp, c->fp, CL_SHA256_LEN);
+	cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
+	for (i = 0; i < row->nlocs; i++) {
+		const struct cl_loc_row *l = &row->locs[i];
+		json_array_append_new(locs, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "kind", l->kind,
+		                                      "where", l->where, "state", l->state,
+		                                      "first_seen", time_json(l->first_seen),
+		                                      "last_seen", time_json(l->last_seen),
+		                                      "detail", str_or_null(l->detail)));
+	}
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:s,s:s,s:o,s:o,s:s,"
+	              "s:b,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:s,s:i,s:o,s:o,s:o,s:o,s:o}",
+	              "fingerprint_sha256", fp, "serial", c->serial, "subject", c->subject,
+	              "subject_cn", c->subject_cn, "issuer", c->issuer, "issuer_cn", c->issuer_cn,
+	              "sans", strv_json(&c->sans),
+	              "not_before", time_json(c->not_before), "not_after", time_json(c->not_after),
+	              "days_left", (json_int_t)cl_cert_days_left(c, now),
+	              "validity_days", (json_int_t)cl_cert_validity_days(c->not_before, c->not_after),
+	              "key_type", c->key_type, "key_oid", c->key_oid,
+	              "key_bits", c->key_bits > 0 ? json_integer(c->key_bits) : json_null(),
+	              "curve", str_or_null(c->curve), "sig_alg", c->sig_alg,
+	              "is_ca", c->is_ca,
+	              "path_len", c->path_len >= 0 ? json_integer(c->path_len) : json_null(),
+	              "self_signed", c->self_signed,
+	              "key_usage", csv_json(c->key_usage), "eku", csv_json(c->eku),
+	              "ski", str_or_null(c->ski), "aki", str_or_null(c->aki),
+	              "ocsp_urls", strv_json(&c->ocsp), "crl_urls", strv_json(&c->crl),
+	              "ca_issuers_urls", strv_json(&c->ca_issuers),
+	              "sct_count", c->sct_count, "spki_sha256", spki, "version", c->version,
+	              "owner", str_or_null(row->owner),
+	              "environment", str_or_null(row->environment),
+	              "tags", strv_json(row->tags), "first_seen", time_json(row->first_seen),
+	              "locations", locs);
+	return o;
+}
+
+/* ---- certificates ---------------------------------------------------------- */
+
+static const char *const cert_csv_cols[] = {
+	"fingerprint_sha256", "serial", "subject", "issuer", "sans", "not_before", "not_after",
+	"days_left", "validity_days", "key_type", "key_bits", "curve", "sig_alg", "is_ca",
+	"self_signed", "spki_sha256", "owner", "environment", "tags", "kind", "where", "state",
+	"first_seen", "last_seen",
+};
+
+void cl_report_certs_begin(struct cl_writer *w)
+{
+	size_t i;
+
+	switch (w->fmt) {
+	case CL_FMT_JSON:
+		fputs("[", w->out);
+		break;
+	case CL_FMT_CSV:
+		for (i = 0; i < CL_ARRAY_LEN(cert_csv_cols); i++)
+			cl_csv_field(w->out, cert_csv_cols[i], i == 0);
+		fputs("\r\n", w->out);
+		break;
+	case CL_FMT_TABLE:
+		fprintf(w->out, "%-12s  %-10s  %5s  %-32s  %-24s  %-12s  %s\n", "FINGERPRINT",
+		        "NOT AFTER", "DAYS", "SUBJECT", "ISSUER", "KEY", "LOCATION");
+		break;
+	}
+}
+
+static void join_strv(char *out, size_t len, const struct cl_strv *v, const char *sep)
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < v->n && n < len; i++)
+		n += (size_t)snprintf(out + n, len - n, "%s%s", i ? sep : "", v->v[i]);
+}
+
+/* Copies s into out, cut to width display characters (UTF-8 aware) when cut. */
+static const char *fit(char *out, size_t len, const char *s, size_t width, bool cut)
+{
+	size_t i = 0, chars = 0;
+
+	if (!cut || !s) {
+		snprintf(out, len, "%s", s ? s : "");
+		return out;
+	}
+	while (s[i] && i + 4 < len) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (chars == width)
+				break;
+			chars++;
+		}
+		out[i] = s[i];
+		i++;
+	}
+	out[i] = '\0';
+	if (s[i] && i >= 3 && width > 1) {
+		/* mark the cut with a trailing '~' on a character boundary */
+		while (i > 0 && ((unsigned char)out[i - 1] & 0xc0) == 0x80)
+			i--;
+		if (i > 0)
+			out[i - 1] = '~';
+		out[i] = '\0';
+	}
+	return out;
+}
+
+int cl_report_cert(void *arg, const struct cl_inv_row *row)
+{
+	struct cl_writer *w = arg;
+	const struct cl_cert *c = row->c;
+	char fp[65], spki[65], nb[40], na[40], num[32], bits[16], sans[4096], tags[1024];
+	char sub[512], iss[512], key[64], loc[4200];
+	size_t i, nlocs;
+
+	cl_hex(fp, c->fp, CL_SHA256_LEN);
+	switch (w->fmt) {
+	case CL_FMT_JSON: {
+		json_t *o = cl_report_cert_json(row, w->now);
+		char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII * 0) : NULL;
+		json_decref(o);
+		if (!s)
+			return CL_ERR_NOMEM;
+		fputs(w->rows ? ",\n" : "\n", w->out);
+		fputs(s, w->out);
+		free(s);
+		break;
+	}
+	case CL_FMT_CSV:
+		cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
+		join_strv(sans, sizeof sans, &c->sans, ";");
+		join_strv(tags, sizeof tags, row->tags, ";");
+		cl_time_fmt(nb, sizeof nb, c->not_before);
+		cl_time_fmt(na, sizeof na, c->not_after);
+		snprintf(bits, sizeof bits, "%d", c->key_bits);
+		nlocs = row->nlocs ? row->nlocs : 1;
+		for (i = 0; i < nlocs; i++) {
+			const struct cl_loc_row *l = row->nlocs ? &row->locs[i] : NULL;
+			char fs[40] = "", ls[40] = "";
+			cl_csv_field(w->out, fp, true);
+			cl_csv_field(w->out, c->serial, false);
+			cl_csv_field(w->out, c->subject, false);
+			cl_csv_field(w->out, c->issuer, false);
+			cl_csv_field(w->out, sans, false);
+			cl_csv_field(w->out, nb, false);
+			cl_csv_field(w->out, na, false);
+			snprintf(num, sizeof num, "%lld", (long long)cl_cert_days_left(c, w->now));
+			cl_csv_field(w->out, num, false);
+			snprintf(num, sizeof num, "%lld",
+			         (long long)cl_cert_validity_days(c->not_before, c->not_after));
+			cl_csv_field(w->out, num, false);
+			cl_csv_field(w->out, c->key_type, false);
+			cl_csv_field(w->out, c->key_bits > 0 ? bits : "", false);
+			cl_csv_field(w->out, c->curve, false);
+			cl_csv_field(w->out, c->sig_alg, false);
+			cl_csv_field(w->out, c->is_ca ? "true" : "false", false);
+			cl_csv_field(w->out, c->self_signed ? "true" : "false", false);
+			cl_csv_field(w->out, spki, false);
+			cl_csv_field(w->out, row->owner, false);
+			cl_csv_field(w->out, row->environment, false);
+			cl_csv_field(w->out, tags, false);
+			if (l) {
+				cl_time_fmt(fs, sizeof fs, l->first_seen);
+				cl_time_fmt(ls, sizeof ls, l->last_seen);
+			}
+			cl_csv_field(w->out, l ? l->kind : NULL, false);
+			cl_csv_field(w->out, l ? l->where : NULL, false);
+			cl_csv_field(w->out, l ? l->state : NULL, false);
+			cl_csv_field(w->out, l ? fs : NULL, false);
+			cl_csv_field(w->out, l ? ls : NULL, false);
+			fputs("\r\n", w->out);
+		}
+		break;
+	case CL_FMT_TABLE:
+		cl_time_fmt(na, sizeof na, c->not_after);
+		na[10] = '\0';
+		if (c->curve)
+			snprintf(key, sizeof key, "%s %s", c->key_type, c->curve);
+		else if (c->key_bits > 0 && (!strcmp(c->key_type, "RSA") || !strcmp(c->key_type, "DSA")))
+			snprintf(key, sizeof key, "%s %d", c->key_type, c->key_bits);
+		else
+			snprintf(key, sizeof key, "%s", c->key_type);
+		if (row->nlocs == 0)
+			snprintf(loc, sizeof loc, "-");
+		else if (row->nlocs == 1)
+			snprintf(loc, sizeof loc, "%s:%s%s", row->locs[0].kind, row->locs[0].where,
+			         strcmp(row->locs[0].state, "gone") == 0 ? " (gone)" : "");
+		else
+			snprintf(loc, sizeof loc, "%s:%s (+%zu more)", row->locs[0].kind,
+			         row->locs[0].where, row->nlocs - 1);
+		fprintf(w->out, "%.12s  %-10s  %5lld  %-32s  %-24s  %-12s  %s\n", fp, na,
+		        (long long)cl_cert_days_left(c, w->now),
+		        fit(sub, sizeof sub, *c->subject_cn ? c->subject_cn : c->subject, 32, w->tty),
+		        fit(iss, sizeof iss, *c->issuer_cn ? c->issuer_cn : c->issuer, 24, w->tty),
+		        key, loc);
+		break;
+	}
+	w->rows++;
+	return CL_OK;
+}
+
+void cl_report_certs_end(struct cl_writer *w)
+{
+	if (w->fmt == CL_FMT_JSON)
+		fputs(w->rows ? "\n]\n" : "]\n", w->out);
+	fflush(w->out);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+void cl_report_events_begin(struct cl_writer *w)
+{
+	static const char *const cols[] = { "id", "timestamp", "event_type", "fingerprint_sha256",
+	                                    "location", "actor", "detail" };
+	size_t i;
+
+	if (w->fmt == CL_FMT_JSON)
+		fputs("[", w->out);
+	else if (w->fmt == CL_FMT_CSV) {
+		for (i = 0; i < CL_ARRAY_LEN(cols); i++)
+			cl_csv_field(w->out, cols[i], i == 0);
+		fputs("\r\n", w->out);
+	} else {
+		fprintf(w->out, "%-20s  %-16s  %-12s  %s\n", "TIME", "EVENT", "FINGERPRINT",
+		        "LOCATION / DETAIL");
+	}
+}
+
+int cl_report_event(void *arg, const struct cl_event_row *e)
+{
+	struct cl_writer *w = arg;
+	char ts[40], id[32];
+	json_t *o, *detail = NULL;
+	char *s;
+
+	cl_time_fmt(ts, sizeof ts, e->ts);
+	switch (w->fmt) {
+	case CL_FMT_JSON:
+		if (e->detail)
+			detail = json_loads(e->detail, 0, NULL);
+		o = json_pack("{s:I,s:s,s:s,s:o,s:o,s:o,s:o}", "id", (json_int_t)e->id,
+		              "timestamp", ts, "event_type", e->type,
+		              "fingerprint_sha256", str_or_null(e->fp),
+		              "location", str_or_null(e->location), "actor", str_or_null(e->actor),
+		              "detail", detail ? detail : json_object());
+		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!s)
+			return CL_ERR_NOMEM;
+		fputs(w->rows ? ",\n" : "\n", w->out);
+		fputs(s, w->out);
+		free(s);
+		break;
+	case CL_FMT_CSV:
+		snprintf(id, sizeof id, "%lld", (long long)e->id);
+		cl_csv_field(w->out, id, true);
+		cl_csv_field(w->out, ts, false);
+		cl_csv_field(w->out, e->type, false);
+		cl_csv_field(w->out, e->fp, false);
+		cl_csv_field(w->out, e->location, false);
+		cl_csv_field(w->out, e->actor, false);
+		cl_csv_field(w->out, e->detail, false);
+		fputs("\r\n", w->out);
+		break;
+	case CL_FMT_TABLE:
+		fprintf(w->out, "%-20s  %-16s  %-12.12s  %s%s%s\n", ts, e->type, e->fp ? e->fp : "-",
+		        e->location ? e->location : "", e->location && e->detail ? " " : "",
+		        e->detail ? e->detail : "");
+		break;
+	}
+	w->rows++;
+	return CL_OK;
+}
+
+void cl_report_events_end(struct cl_writer *w)
+{
+	cl_report_certs_end(w);
+}
+
+/* ---- findings ---------------------------------------------------------------- */
+
+void cl_report_findings_begin(struct cl_writer *w)
+{
+	static const char *const cols[] = { "id", "severity", "rule", "target",
+	                                    "fingerprint_sha256", "message", "first_seen",
+	                                    "last_seen", "resolved_at" };
+	size_t i;
+
+	if (w->fmt == CL_FMT_JSON)
+		fputs("[", w->out);
+	else if (w->fmt == CL_FMT_CSV) {
+		for (i = 0; i < CL_ARRAY_LEN(cols); i++)
+			cl_csv_field(w->out, cols[i], i == 0);
+		fputs("\r\n", w->out);
+	} else {
+		fprintf(w->out, "%-8s  %-20s  %-10s  %s\n", "SEVERITY", "RULE", "SINCE",
+		        "TARGET: MESSAGE");
+	}
+}
+
+int cl_report_finding(void *arg, const struct cl_finding_row *f)
+{
+	struct cl_writer *w = arg;
+	char fs[40], ls[40], rs[40], id[32];
+	json_t *o;
+	char *s;
+
+	cl_time_fmt(fs, sizeof fs, f->first_seen);
+	cl_time_fmt(ls, sizeof ls, f->last_seen);
+	if (f->resolved_at)
+		cl_time_fmt(rs, sizeof rs, f->resolved_at);
+	switch (w->fmt) {
+	case CL_FMT_JSON:
+		o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:o}", "id", (json_int_t)f->id,
+		              "severity", f->severity, "rule", f->rule, "target", f->target,
+		              "fingerprint_sha256", str_or_null(f->fp), "message", f->message,
+		              "first_seen", fs, "last_seen", ls,
+		              "resolved_at", f->resolved_at ? json_string(rs) : json_null());
+		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!s)
+			return CL_ERR_NOMEM;
+		fputs(w->rows ? ",\n" : "\n", w->out);
+		fputs(s, w->out);
+		free(s);
+		break;
+	case CL_FMT_CSV:
+		snprintf(id, sizeof id, "%lld", (long long)f->id);
+		cl_csv_field(w->out, id, true);
+		cl_csv_field(w->out, f->severity, false);
+		cl_csv_field(w->out, f->rule, false);
+		cl_csv_field(w->out, f->target, false);
+		cl_csv_field(w->out, f->fp, false);
+		cl_csv_field(w->out, f->message, false);
+		cl_csv_field(w->out, fs, false);
+		cl_csv_field(w->out, ls, false);
+		cl_csv_field(w->out, f->resolved_at ? rs : NULL, false);
+		fputs("\r\n", w->out);
+		break;
+	case CL_FMT_TABLE:
+		fs[10] = '\0';
+		fprintf(w->out, "%-8s  %-20s  %-10s  %s: %s%s%s\n", f->severity, f->rule, fs,
+		        f->target, f->message, f->resolved_at ? " (resolved " : "",
+		        f->resolved_at ? rs : "");
+		if (f->resolved_at)
+			fputs(")", w->out), fseek(w->out, 0, SEEK_CUR);
+		break;
+	}
+	w->rows++;
+	return CL_OK;
+}
+
+void cl_report_findings_end(struct cl_writer *w)
+{
+	cl_report_certs_end(w);
+}

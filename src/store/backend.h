@@ -1,0 +1,65 @@
+/*
+ * Store backends. Each backend is a const table of callbacks mirroring
+ * the public functions of store/store.h one to one; store.c dispatches.
+ * A backend's handle embeds struct cl_store as its first member.
+ */
+#ifndef CL_STORE_BACKEND_H
+#define CL_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct cl_store_backend;
+
+struct cl_store {
+	const struct cl_store_backend *be;
+	char errmsg[512];
+};
+
+struct cl_store_backend {
+	const char *name;
+	/* Returns true when uri belongs to this backend; sets *path to the
+	 * backend-specific part (borrowed from uri). */
+	bool (*claims)(const char *uri, const char **path);
+	int (*open)(struct cl_store **out, const char *path, unsigned flags,
+	            char *err, size_t errlen);
+	void (*close)(struct cl_store *s);
+	int (*begin)(struct cl_store *s);
+	int (*commit)(struct cl_store *s);
+	int (*rollback)(struct cl_store *s);
+	int (*run_begin)(struct cl_store *s, const char *kind, const char *args,
+	                 int64_t now, int64_t *run_id);
+	int (*run_end)(struct cl_store *s, int64_t run_id, const char *status,
+	               const char *stats_json, int64_t now);
+	int (*observe_cert)(struct cl_store *s, int64_t run_id, const struct cl_cert *c,
+	                    const char *kind, const char *where, const char *detail,
+	                    int64_t now, unsigned *what);
+	int (*observe_key)(struct cl_store *s, int64_t run_id, const struct cl_key_obs *k,
+	                   const char *kind, const char *where, int64_t now, bool *is_new);
+	int (*location_done)(struct cl_store *s, int64_t run_id, const char *kind,
+	                     const char *where, int64_t now, long *ngone);
+	int (*sweep)(struct cl_store *s, int64_t run_id, const char *kind, const char *root,
+	             cl_exists_cb exists, void *arg, int64_t now, long *ngone);
+	int (*finding_raise)(struct cl_store *s, int64_t run_id, const char *rule,
+	                     const char *severity, const char *target, const char *fp,
+	                     const char *message, int64_t now, bool *is_new);
+	int (*finding_settle)(struct cl_store *s, int64_t run_id, const char *rule_prefix,
+	                      const char *target, int64_t now);
+	int (*tag)(struct cl_store *s, const char *fp_prefix, const char *location,
+	           const struct cl_tag_edit *e, const char *actor, int64_t now, long *nchanged);
+	int (*query)(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg);
+	int (*get_der)(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len);
+	int (*summary)(struct cl_store *s, const struct cl_filter *f, struct cl_summary *out);
+	int (*events)(struct cl_store *s, const struct cl_event_filter *f,
+	              int (*cb)(void *arg, const struct cl_event_row *e), void *arg);
+	int (*findings)(struct cl_store *s, const struct cl_finding_filter *f,
+	                int (*cb)(void *arg, const struct cl_finding_row *r), void *arg);
+	int (*keys)(struct cl_store *s, const char *spki_hex,
+	            int (*cb)(void *arg, const struct cl_key_row *k), void *arg);
+};
+
+extern const struct cl_store_backend cl_store_sqlite;
+
+/* Formats a message into s->errmsg and returns rc. */
+int cl_store_fail(struct cl_store *s, int rc, const char *fmt, ...) CL_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * SQLite schema, as an ordered list of migrations. Migration i (1-based)
+ * takes PRAGMA user_version from i-1 to i. Never edit a released
+ * migration: append a new one.
+ */
+#ifndef CL_STORE_SCHEMA_H
+#define CL_STORE_SCHEMA_H
+
+#define CL_SQLITE_APP_ID 0x434c4752 /* "CLGR" */
+
+static const char *const cl_sqlite_migrations[] = {
+	/* 1: the inventory */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE certs("
+	" id INTEGER PRIMARY KEY,"
+	" fp TEXT NOT NULL UNIQUE,"          /* SHA-256 of the DER, lowercase hex */
+	" serial TEXT NOT NULL,"
+	" subject TEXT NOT NULL, subject_cn TEXT NOT NULL,"
+	" issuer TEXT NOT NULL, issuer_cn TEXT NOT NULL,"
+	" sans TEXT NOT NULL,"               /* newline separated "DNS:x" */
+	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	" key_type TEXT NOT NULL, key_oid TEXT NOT NULL, key_bits INTEGER NOT NULL, curve TEXT,"
+	" sig_alg TEXT NOT NULL,"
+	" is_ca INTEGER NOT NULL, path_len INTEGER NOT NULL, self_signed INTEGER NOT NULL,"
+	" key_usage TEXT, eku TEXT, ski TEXT, aki TEXT,"
+	" ocsp TEXT, ca_issuers TEXT, crl TEXT," /* newline separated URLs */
+	" sct_count INTEGER NOT NULL, spki_sha256 TEXT NOT NULL, version INTEGER NOT NULL,"
+	" owner TEXT, environment TEXT, tags TEXT NOT NULL DEFAULT '',"  /* ",a,b," */
+	" first_seen INTEGER NOT NULL,"
+	" present INTEGER NOT NULL DEFAULT 1"  /* has a present sighting */
+	");"
+	"CREATE INDEX certs_not_after ON certs(present, not_after);"
+	"CREATE INDEX certs_spki ON certs(spki_sha256);"
+	"CREATE TABLE cert_der(cert_id INTEGER PRIMARY KEY REFERENCES certs(id), der BLOB NOT NULL);"
+	"CREATE TABLE places("
+	" id INTEGER PRIMARY KEY, kind TEXT NOT NULL, loc TEXT NOT NULL,"
+	" owner TEXT, environment TEXT, tags TEXT NOT NULL DEFAULT '',"
+	" created_run INTEGER NOT NULL, UNIQUE(kind, loc));"
+	"CREATE TABLE sightings("
+	" cert_id INTEGER NOT NULL REFERENCES certs(id),"
+	" place_id INTEGER NOT NULL REFERENCES places(id),"
+	" state TEXT NOT NULL CHECK(state IN ('present','gone')),"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_run INTEGER NOT NULL,"
+	" gone_at INTEGER, detail TEXT,"
+	" PRIMARY KEY(cert_id, place_id)) WITHOUT ROWID;"
+	"CREATE INDEX sightings_place ON sightings(place_id, state);"
+	"CREATE TABLE keys("
+	" id INTEGER PRIMARY KEY, place_id INTEGER NOT NULL REFERENCES places(id),"
+	" spki_sha256 TEXT NOT NULL,"        /* '' when unknown (encrypted) */
+	" key_type TEXT, key_bits INTEGER NOT NULL DEFAULT 0, encrypted INTEGER NOT NULL,"
+	" container TEXT, mode INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('present','gone')),"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_run INTEGER NOT NULL,"
+	" gone_at INTEGER, UNIQUE(place_id, spki_sha256));"
+	"CREATE INDEX keys_spki ON keys(spki_sha256);"
+	"CREATE TABLE events("
+	" id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL,"
+	" fp TEXT, location TEXT, actor TEXT, detail TEXT);"
+	"CREATE INDEX events_ts ON events(ts);"
+	"CREATE INDEX events_fp ON events(fp);"
+	"CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	"CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"
+	" BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+	"CREATE TABLE findings("
+	" id INTEGER PRIMARY KEY, rule TEXT NOT NULL, severity TEXT NOT NULL,"
+	" target TEXT NOT NULL, fp TEXT NOT NULL DEFAULT '', message TEXT NOT NULL,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_run INTEGER NOT NULL,"
+	" resolved_at INTEGER);"
+	"CREATE UNIQUE INDEX findings_open ON findings(rule, target, fp) WHERE resolved_at IS NULL;"
+	"CREATE INDEX findings_target ON findings(target);"
+	"CREATE TABLE runs("
+	" id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, actor TEXT,"
+	" started INTEGER NOT NULL, finished INTEGER, status TEXT, stats TEXT);"
+	"INSERT INTO meta VALUES('application','certledger');",
+};
+
+#endif

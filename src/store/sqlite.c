@@ -1,0 +1,2310 @@
+/*
+ * The embedded SQLite backend of the inventory store: WAL mode, versioned
+ * migrations applied on open, every write inside a transaction, prepared
+ * statements cached per handle.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include <jansson.h>
+#include "core/buf.h"
+#include "core/util.h"
+#include "store/backend.h"
+#include "store/schema.h"
+
+#define SQ_SCHEMA_VERSION ((int)CL_ARRAY_LEN(cl_sqlite_migrations))
+
+enum sq_stmt {
+	ST_CERT_BY_FP,
+	ST_CERT_INSERT,
+	ST_DER_INSERT,
+	ST_PLACE_GET,
+	ST_PLACE_INSERT,
+	ST_SIGHT_GET,
+	ST_SIGHT_INSERT,
+	ST_SIGHT_REFRESH,
+	ST_CERT_SET_PRESENT,
+	ST_CERT_RECOMPUTE_PRESENT,
+	ST_PLACE_META,
+	ST_PREV_CERT_META,
+	ST_CERT_SET_META,
+	ST_EVENT_INSERT,
+	ST_STALE_SIGHTINGS,
+	ST_SIGHT_GONE,
+	ST_KEY_GET,
+	ST_KEY_INSERT,
+	ST_KEY_REFRESH,
+	ST_STALE_KEYS,
+	ST_KEY_GONE,
+	ST_FINDING_GET,
+	ST_FINDING_INSERT,
+	ST_FINDING_REFRESH,
+	ST_FINDING_STALE,
+	ST_FINDING_RESOLVE,
+	ST_LOCS_OF_CERT,
+	ST_LOCS_OF_CERT_PRESENT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_CERT_BY_FP] = "SELECT id FROM certs WHERE fp=?1",
+	[ST_CERT_INSERT] =
+	"INSERT INTO certs(fp,serial,subject,subject_cn,issuer,issuer_cn,sans,not_before,"
+	"not_after,key_type,key_oid,key_bits,curve,sig_alg,is_ca,path_len,self_signed,"
+	"key_usage,eku,ski,aki,ocsp,ca_issuers,crl,sct_count,spki_sha256,version,first_seen,present)"
+	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
+	"?22,?23,?24,?25,?26,?27,?28,1)",
+	[ST_DER_INSERT] = "INSERT INTO cert_der(cert_id,der) VALUES(?1,?2)",
+	[ST_PLACE_GET] = "SELECT id, created_run FROM places WHERE kind=?1 AND loc=?2",
+	[ST_PLACE_INSERT] = "INSERT INTO places(kind,loc,created_run) VALUES(?1,?2,?3)",
+	[ST_SIGHT_GET] = "SELECT state FROM sightings WHERE cert_id=?1 AND place_id=?2",
+	[ST_SIGHT_INSERT] =
+	"INSERT INTO sightings(cert_id,place_id,state,first_seen,last_seen,last_run,detail)"
+	" VALUES(?1,?2,'present',?3,?3,?4,?5)",
+	[ST_SIGHT_REFRESH] =
+	"UPDATE sightings SET state='present', last_seen=?3, last_run=?4, detail=?5,"
+	" gone_at=NULL WHERE cert_id=?1 AND place_id=?2",
+	[ST_CERT_SET_PRESENT] = "UPDATE certs SET present=1 WHERE id=?1 AND present=0",
+	[ST_CERT_RECOMPUTE_PRESENT] =
+	"UPDATE certs SET present=EXISTS(SELECT 1 FROM sightings WHERE cert_id=?1"
+	" AND state='present') WHERE id=?1",
+	[ST_PLACE_META] = "SELECT owner, environment, tags FROM places WHERE id=?1",
+	[ST_PREV_CERT_META] =
+	"SELECT c.owner, c.environment, c.tags, c.fp FROM sightings s JOIN certs c ON c.id=s.cert_id"
+	" WHERE s.place_id=?1 AND c.id<>?2 AND (c.owner IS NOT NULL OR c.environment IS NOT NULL"
+	" OR c.tags<>'') ORDER BY s.last_seen DESC, c.not_before DESC LIMIT 1",
+	[ST_CERT_SET_META] = "UPDATE certs SET owner=?2, environment=?3, tags=?4 WHERE id=?1",
+	[ST_EVENT_INSERT] =
+	"INSERT INTO events(ts,type,fp,location,actor,detail) VALUES(?1,?2,?3,?4,?5,?6)",
+	[ST_STALE_SIGHTINGS] =
+	"SELECT s.cert_id, c.fp FROM sightings s JOIN certs c ON c.id=s.cert_id"
+	" WHERE s.place_id=?1 AND s.state='present' AND s.last_run<>?2",
+	[ST_SIGHT_GONE] =
+	"UPDATE sightings SET state='gone', gone_at=?3 WHERE cert_id=?1 AND place_id=?2",
+	[ST_KEY_GET] = "SELECT id, state FROM keys WHERE place_id=?1 AND spki_sha256=?2",
+	[ST_KEY_INSERT] =
+	"INSERT INTO keys(place_id,spki_sha256,key_type,key_bits,encrypted,container,mode,uid,"
+	"state,first_seen,last_seen,last_run) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'present',?9,?9,?10)",
+	[ST_KEY_REFRESH] =
+	"UPDATE keys SET state='present', gone_at=NULL, last_seen=?2, last_run=?3, mode=?4,"
+	" uid=?5, key_type=?6, key_bits=?7, encrypted=?8, container=?9 WHERE id=?1",
+	[ST_STALE_KEYS] =
+	"SELECT id, spki_sha256 FROM keys WHERE place_id=?1 AND state='present' AND last_run<>?2",
+	[ST_KEY_GONE] = "UPDATE keys SET state='gone', gone_at=?2 WHERE id=?1",
+	[ST_FINDING_GET] =
+	"SELECT id FROM findings WHERE rule=?1 AND target=?2 AND fp=?3 AND resolved_at IS NULL",
+	[ST_FINDING_INSERT] =
+	"INSERT INTO findings(rule,severity,target,fp,message,first_seen,last_seen,last_run)"
+	" VALUES(?1,?2,?3,?4,?5,?6,?6,?7)",
+	[ST_FINDING_REFRESH] =
+	"UPDATE findings SET severity=?2, message=?3, last_seen=?4, last_run=?5 WHERE id=?1",
+	[ST_FINDING_STALE] =
+	"SELECT id, rule, fp FROM findings WHERE target=?1 AND resolved_at IS NULL"
+	" AND substr(rule,1,length(?2))=?2 AND last_run<>?3",
+	[ST_FINDING_RESOLVE] = "UPDATE findings SET resolved_at=?2 WHERE id=?1",
+	[ST_LOCS_OF_CERT] =
+	"SELECT p.kind, p.loc, s.state, s.detail, s.first_seen, s.last_seen FROM sightings s"
+	" JOIN places p ON p.id=s.place_id WHERE s.cert_id=?1"
+	" AND (?2 IS NULL OR cl_glob(?2, p.kind||':'||p.loc)) ORDER BY s.state DESC, p.kind, p.loc",
+	[ST_LOCS_OF_CERT_PRESENT] =
+	"SELECT p.kind, p.loc, s.state, s.detail, s.first_seen, s.last_seen FROM sightings s"
+	" JOIN places p ON p.id=s.place_id WHERE s.cert_id=?1 AND s.state='present'"
+	" AND (?2 IS NULL OR cl_glob(?2, p.kind||':'||p.loc)) ORDER BY p.kind, p.loc",
+};
+
+struct sq_store {
+	struct cl_store base;
+	sqlite3 *db;
+	char *path;
+	bool in_txn;
+	char actor[64];
+	sqlite3_stmt *st[ST_COUNT];
+	/* the last place looked up: files hold several certificates */
+	char *pc_kind, *pc_loc;
+	int64_t pc_id, pc_created_run;
+};
+
+#define SQ(s) ((struct sq_store *)(s))
+
+/* ---- plumbing ------------------------------------------------------ */
+
+static int sq_rc(struct sq_store *q, int src, const char *what)
+{
+	int rc;
+
+	switch (src) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: rc = CL_ERR_BUSY; break;
+	case SQLITE_READONLY: rc = CL_ERR_READONLY; break;
+	case SQLITE_NOMEM: rc = CL_ERR_NOMEM; break;
+	case SQLITE_FULL:
+	case SQLITE_IOERR: rc = CL_ERR_IO; break;
+	default: rc = CL_ERR; break;
+	}
+	if (rc == CL_ERR_BUSY)
+		return cl_store_fail(&q->base, rc, "%s: database is locked by another process"
+		                     " (%s); try again when it has finished", q->path, what);
+	if (rc == CL_ERR_READONLY)
+		return cl_store_fail(&q->base, rc, "%s: database is read-only (%s)", q->path, what);
+	return cl_store_fail(&q->base, rc, "%s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
+}
+
+/* Returns the cached statement, reset and with bindings cleared. */
+static sqlite3_stmt *sq_stmt(struct sq_store *q, enum sq_stmt id)
+{
+	sqlite3_stmt *st = q->st[id];
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &q->st[id], NULL) != SQLITE_OK) {
+			sq_rc(q, sqlite3_errcode(q->db), "prepare");
+			return NULL;
+		}
+		return q->st[id];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static int sq_exec(struct sq_store *q, const char *sql)
+{
+	int src = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
+
+	return src == SQLITE_OK ? CL_OK : sq_rc(q, src, sql);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Steps a statement that returns no rows. */
+static int sq_done(struct sq_store *q, sqlite3_stmt *st, const char *what)
+{
+	int src = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, what);
+}
+
+/* Transactions: methods called outside cl_store_begin wrap themselves. */
+static int sq_auto_begin(struct sq_store *q, bool *mine)
+{
+	int rc;
+
+	*mine = false;
+	if (q->in_txn)
+		return CL_OK;
+	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) != CL_OK)
+		return rc;
+	*mine = true;
+	return CL_OK;
+}
+
+static int sq_auto_end(struct sq_store *q, bool mine, int rc)
+{
+	if (!mine)
+		return rc;
+	if (rc == CL_OK)
+		return sq_exec(q, "COMMIT");
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int sq_event(struct sq_store *q, int64_t now, const char *type, const char *fp,
+                    const char *location, const char *detail)
+{
+	sqlite3_stmt *st = sq_stmt(q, ST_EVENT_INSERT);
+
+	if (!st)
+		return CL_ERR;
+	sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, type);
+	bind_text(st, 3, fp);
+	bind_text(st, 4, location);
+	bind_text(st, 5, q->actor);
+	bind_text(st, 6, detail);
+	return sq_done(q, st, "record event");
+}
+
+/* "kind:where" into buf (truncated only beyond PATH_MAX-ish lengths). */
+static char *loc_str(struct cl_buf *b, const char *kind, const char *where)
+{
+	cl_buf_reset(b);
+	if (cl_buf_printf(b, "%s:%s", kind, where) != CL_OK)
+		return NULL;
+	return b->data;
+}
+
+/* ---- SQL functions --------------------------------------------------- */
+
+static void fn_glob(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *pat = (const char *)sqlite3_value_text(argv[0]);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+
+	(void)argc;
+	sqlite3_result_int(ctx, pat && s && cl_glob(pat, s));
+}
+
+/*
+ * san_match(pattern, sans): true when a line of sans matches pattern,
+ * either whole ("DNS:*.example.com") or after its "TYPE:" prefix.
+ */
+static void fn_san_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *pat = (const char *)sqlite3_value_text(argv[0]);
+	const char *s = (const char *)sqlite3_value_text(argv[1]);
+	char line[1024];
+	const char *nl, *colon;
+	size_t n;
+
+	(void)argc;
+	if (!pat || !s) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	while (*s) {
+		nl = strchr(s, '\n');
+		n = nl ? (size_t)(nl - s) : strlen(s);
+		if (n < sizeof line) {
+			memcpy(line, s, n);
+			line[n] = '\0';
+			colon = strchr(line, ':');
+			if (cl_glob(pat, line) || (colon && cl_glob(pat, colon + 1))) {
+				sqlite3_result_int(ctx, 1);
+				return;
+			}
+		}
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+	sqlite3_result_int(ctx, 0);
+}
+
+/* ---- open / close / migrations ---------------------------------------- */
+
+static bool sq_claims(const char *uri, const char **path)
+{
+	if (strncmp(uri, "sqlite:", 7) == 0) {
+		*path = uri + 7;
+		return true;
+	}
+	if (strstr(uri, "://") != NULL)
+		return false;
+	*path = uri;
+	return true;
+}
+
+static int mkdirs(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return -1;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int sq_migrate(struct sq_store *q, bool rdonly)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0, appid = 0, rc, i;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "read schema version");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		if (rc == SQLITE_NOTADB)
+			return cl_store_fail(&q->base, CL_ERR_SCHEMA,
+			                     "%s: not a certledger database (not SQLite)", q->path);
+		return sq_rc(q, rc, "read schema version");
+	}
+	if (sqlite3_prepare_v2(q->db, "PRAGMA application_id", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			appid = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (version > 0 && appid != CL_SQLITE_APP_ID)
+		return cl_store_fail(&q->base, CL_ERR_SCHEMA,
+		                     "%s: an SQLite database, but not a certledger inventory", q->path);
+	if (version > SQ_SCHEMA_VERSION)
+		return cl_store_fail(&q->base, CL_ERR_SCHEMA,
+		                     "%s: written by a newer certledger (schema version %d; this "
+		                     "build understands up to %d); upgrade certledger", q->path,
+		                     version, SQ_SCHEMA_VERSION);
+	if (version == SQ_SCHEMA_VERSION)
+		return CL_OK;
+	if (rdonly)
+		return cl_store_fail(&q->base, CL_ERR_SCHEMA,
+		                     "%s: schema version %d needs upgrading to %d; run a command "
+		                     "that writes (e.g. discover) first", q->path, version,
+		                     SQ_SCHEMA_VERSION);
+	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) != CL_OK)
+		return rc;
+	for (i = version; i < SQ_SCHEMA_VERSION; i++) {
+		if ((rc = sq_exec(q, cl_sqlite_migrations[i])) != CL_OK)
+			goto fail;
+	}
+	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SQ_SCHEMA_VERSION);
+	if ((rc = sq_exec(q, sql)) != CL_OK)
+		goto fail;
+	snprintf(sql, sizeof sql, "PRAGMA application_id=%d", CL_SQLITE_APP_ID);
+	if ((rc = sq_exec(q, sql)) != CL_OK)
+		goto fail;
+	return sq_exec(q, "COMMIT");
+fail:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static void sq_close(struct cl_store *s)
+{
+	struct sq_store *q = SQ(s);
+	int i;
+
+	if (q->in_txn)
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(q->st[i]);
+	sqlite3_close(q->db);
+	free(q->pc_kind);
+	free(q->pc_loc);
+	free(q->path);
+	free(q);
+}
+
+static int sq_open(struct cl_store **out, const char *path, unsigned flags,
+                   char *err, size_t errlen)
+{
+	struct sq_store *q;
+	struct passwd *pw;
+	const char *e;
+	struct stat sb;
+	int oflags, src, rc = CL_ERR, timeout_ms = 5000;
+	bool rdonly = flags & CL_STORE_RDONLY;
+
+	if ((q = calloc(1, sizeof *q)) == NULL || (q->path = strdup(path)) == NULL) {
+		free(q);
+		snprintf(err, errlen, "out of memory");
+		return CL_ERR_NOMEM;
+	}
+	q->base.be = &cl_store_sqlite;
+	if ((e = getenv("CERTLEDGER_ACTOR")) && *e)
+		snprintf(q->actor, sizeof q->actor, "%s", e);
+	else if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(q->actor, sizeof q->actor, "%s", pw->pw_name);
+	else
+		snprintf(q->actor, sizeof q->actor, "uid:%ld", (long)geteuid());
+	if ((e = getenv("CERTLEDGER_BUSY_TIMEOUT_MS")) && *e)
+		timeout_ms = atoi(e);
+
+	if (stat(path, &sb) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = CL_ERR_IO;
+			goto fail;
+		}
+		if (rdonly || (flags & CL_STORE_NOCREATE)) {
+			snprintf(err, errlen, "%s: no inventory here yet; run 'certledger discover"
+			         " files PATH' first, or select one with --db", path);
+			rc = CL_ERR_NOTFOUND;
+			goto fail;
+		}
+		if (mkdirs(path) != 0) {
+			snprintf(err, errlen, "%s: cannot create its directory: %s", path,
+			         strerror(errno));
+			rc = CL_ERR_IO;
+			goto fail;
+		}
+	} else if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		rc = CL_ERR_IO;
+		goto fail;
+	}
+	oflags = rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	oflags |= SQLITE_OPEN_NOMUTEX;
+	if ((src = sqlite3_open_v2(path, &q->db, oflags, NULL)) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+		         q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(src));
+		rc = src == SQLITE_CANTOPEN ? CL_ERR_IO : CL_ERR;
+		goto fail;
+	}
+	sqlite3_extended_result_codes(q->db, 0);
+	sqlite3_busy_timeout(q->db, timeout_ms);
+	if (!rdonly && sqlite3_db_readonly(q->db, "main") == 1) {
+		snprintf(err, errlen, "%s: database is read-only (file or directory not "
+		         "writable); this command needs to write", path);
+		rc = CL_ERR_READONLY;
+		goto fail;
+	}
+	sqlite3_create_function(q->db, "cl_glob", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	                        fn_glob, NULL, NULL);
+	sqlite3_create_function(q->db, "san_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	                        fn_san_match, NULL, NULL);
+	if (!rdonly) {
+		if ((rc = sq_exec(q, "PRAGMA journal_mode=WAL")) != CL_OK ||
+		    (rc = sq_exec(q, "PRAGMA synchronous=FULL")) != CL_OK)
+			goto fail_msg;
+	}
+	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
+	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
+	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
+		goto fail_msg;
+	if ((rc = sq_migrate(q, rdonly)) != CL_OK)
+		goto fail_msg;
+	*out = &q->base;
+	return CL_OK;
+fail_msg:
+	snprintf(err, errlen, "%s", q->base.errmsg);
+fail:
+	sq_close(&q->base);
+	return rc;
+}
+
+static int sq_begin(struct cl_store *s)
+{
+	struct sq_store *q = SQ(s);
+	int rc;
+
+	if (q->in_txn)
+		return cl_store_fail(s, CL_ERR, "transaction already open");
+	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) == CL_OK)
+		q->in_txn = true;
+	return rc;
+}
+
+static int sq_commit(struct cl_store *s)
+{
+	struct sq_store *q = SQ(s);
+	int rc;
+
+	if (!q->in_txn)
+		return CL_OK;
+	rc = sq_exec(q, "COMMIT");
+	if (rc == CL_OK)
+		q->in_txn = false;
+	return rc;
+}
+
+static int sq_rollback(struct cl_store *s)
+{
+	struct sq_store *q = SQ(s);
+
+	if (!q->in_txn)
+		return CL_OK;
+	q->in_txn = false;
+	free(q->pc_kind);
+	free(q->pc_loc);
+	q->pc_kind = q->pc_loc = NULL;
+	return sq_exec(q, "ROLLBACK");
+}
+
+/* ---- runs ---------------------------------------------------------- */
+
+static int sq_run_begin(struct cl_store *s, const char *kind, const char *args,
+                        int64_t now, int64_t *run_id)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(q->db, "INSERT INTO runs(kind,args,actor,started,status)"
+	                       " VALUES(?1,?2,?3,?4,'running')", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "start run");
+	bind_text(st, 1, kind);
+	bind_text(st, 2, args);
+	bind_text(st, 3, q->actor);
+	sqlite3_bind_int64(st, 4, now);
+	rc = sq_done(q, st, "start run");
+	sqlite3_finalize(st);
+	*run_id = sqlite3_last_insert_rowid(q->db);
+	return rc;
+}
+
+static int sq_run_end(struct cl_store *s, int64_t run_id, const char *status,
+                      const char *stats_json, int64_t now)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(q->db, "UPDATE runs SET finished=?2, status=?3, stats=?4"
+	                       " WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "finish run");
+	sqlite3_bind_int64(st, 1, run_id);
+	sqlite3_bind_int64(st, 2, now);
+	bind_text(st, 3, status);
+	bind_text(st, 4, stats_json);
+	rc = sq_done(q, st, "finish run");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- ingestion --------------------------------------------------------- */
+
+/*
+ * Finds (or, when create, creates) the place kind:loc. Sets *id to 0 when
+ * absent and !create. *created_run receives the run that created it.
+ */
+static int place_lookup(struct sq_store *q, const char *kind, const char *loc, bool create,
+                        int64_t run_id, int64_t *id, int64_t *created_run)
+{
+	sqlite3_stmt *st;
+	int src, rc;
+
+	if (q->pc_kind && strcmp(q->pc_kind, kind) == 0 && strcmp(q->pc_loc, loc) == 0) {
+		*id = q->pc_id;
+		*created_run = q->pc_created_run;
+		return CL_OK;
+	}
+	if (!(st = sq_stmt(q, ST_PLACE_GET)))
+		return CL_ERR;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, loc);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		*created_run = sqlite3_column_int64(st, 1);
+		sqlite3_reset(st);
+	} else if (src != SQLITE_DONE) {
+		return sq_rc(q, src, "look up location");
+	} else {
+		sqlite3_reset(st);
+		*id = 0;
+		*created_run = 0;
+		if (!create)
+			return CL_OK;
+		if (!(st = sq_stmt(q, ST_PLACE_INSERT)))
+			return CL_ERR;
+		bind_text(st, 1, kind);
+		bind_text(st, 2, loc);
+		sqlite3_bind_int64(st, 3, run_id);
+		if ((rc = sq_done(q, st, "add location")) != CL_OK)
+			return rc;
+		*id = sqlite3_last_insert_rowid(q->db);
+		*created_run = run_id;
+	}
+	free(q->pc_kind);
+	free(q->pc_loc);
+	q->pc_kind = strdup(kind);
+	q->pc_loc = strdup(loc);
+	if (!q->pc_kind || !q->pc_loc) {
+		free(q->pc_kind);
+		free(q->pc_loc);
+		q->pc_kind = q->pc_loc = NULL;
+	}
+	q->pc_id = *id;
+	q->pc_created_run = *created_run;
+	return CL_OK;
+}
+
+/* Joins a string list with '\n' into b (reset first); NULL when empty. */
+static const char *join_lines(struct cl_buf *b, const struct cl_strv *v)
+{
+	size_t i;
+
+	cl_buf_reset(b);
+	if (v->n == 0)
+		return NULL;
+	for (i = 0; i < v->n; i++) {
+		if ((i && cl_buf_addc(b, '\n') != CL_OK) || cl_buf_addstr(b, v->v[i]) != CL_OK)
+			return NULL;
+	}
+	return b->data;
+}
+
+static int cert_insert(struct sq_store *q, const struct cl_cert *c, const char *fp,
+                       int64_t now, int64_t *id)
+{
+	struct cl_buf sans, ocsp, cai, crl;
+	char spki[2 * CL_SHA256_LEN + 1];
+	sqlite3_stmt *st;
+	int rc = CL_ERR_NOMEM;
+
+	cl_buf_init(&sans, 1 << 20);
+	cl_buf_init(&ocsp, 1 << 16);
+	cl_buf_init(&cai, 1 << 16);
+	cl_buf_init(&crl, 1 << 16);
+	cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
+	if (!(st = sq_stmt(q, ST_CERT_INSERT))) {
+		rc = CL_ERR;
+		goto out;
+	}
+	bind_text(st, 1, fp);
+	bind_text(st, 2, c->serial);
+	bind_text(st, 3, c->subject);
+	bind_text(st, 4, c->subject_cn);
+	bind_text(st, 5, c->issuer);
+	bind_text(st, 6, c->issuer_cn);
+	sqlite3_bind_text(st, 7, c->sans.n ? join_lines(&sans, &c->sans) : "", -1, SQLITE_STATIC);
+	if (c->sans.n && sans.data == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 8, c->not_before);
+	sqlite3_bind_int64(st, 9, c->not_after);
+	bind_text(st, 10, c->key_type);
+	bind_text(st, 11, c->key_oid);
+	sqlite3_bind_int(st, 12, c->key_bits);
+	bind_text(st, 13, c->curve);
+	bind_text(st, 14, c->sig_alg);
+	sqlite3_bind_int(st, 15, c->is_ca);
+	sqlite3_bind_int(st, 16, c->path_len);
+	sqlite3_bind_int(st, 17, c->self_signed);
+	bind_text(st, 18, c->key_usage);
+	bind_text(st, 19, c->eku);
+	bind_text(st, 20, c->ski);
+	bind_text(st, 21, c->aki);
+	bind_text(st, 22, join_lines(&ocsp, &c->ocsp));
+	bind_text(st, 23, join_lines(&cai, &c->ca_issuers));
+	bind_text(st, 24, join_lines(&crl, &c->crl));
+	sqlite3_bind_int(st, 25, c->sct_count);
+	bind_text(st, 26, spki);
+	sqlite3_bind_int(st, 27, c->version);
+	sqlite3_bind_int64(st, 28, now);
+	if ((rc = sq_done(q, st, "add certificate")) != CL_OK)
+		goto out;
+	*id = sqlite3_last_insert_rowid(q->db);
+	if (!(st = sq_stmt(q, ST_DER_INSERT))) {
+		rc = CL_ERR;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, *id);
+	sqlite3_bind_blob(st, 2, c->der, (int)c->der_len, SQLITE_STATIC);
+	rc = sq_done(q, st, "add certificate encoding");
+out:
+	cl_buf_free(&sans);
+	cl_buf_free(&ocsp);
+	cl_buf_free(&cai);
+	cl_buf_free(&crl);
+	return rc;
+}
+
+static char *json_detail(json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(o);
+	return s;
+}
+
+/*
+ * A new certificate at place_id takes the owner, environment and tags of
+ * the place, or else of the previous certificate seen there.
+ */
+static int cert_inherit(struct sq_store *q, int64_t cert_id, const char *fp, int64_t place_id,
+                        const char *location, int64_t now)
+{
+	sqlite3_stmt *st;
+	const char *owner = NULL, *env = NULL, *tags = NULL, *from = "location";
+	char *o = NULL, *e = NULL, *t = NULL, *detail = NULL, prev_fp[80] = "";
+	int src, rc = CL_OK;
+
+	if (!(st = sq_stmt(q, ST_PLACE_META)))
+		return CL_ERR;
+	sqlite3_bind_int64(st, 1, place_id);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		owner = (const char *)sqlite3_column_text(st, 0);
+		env = (const char *)sqlite3_column_text(st, 1);
+		tags = (const char *)sqlite3_column_text(st, 2);
+	} else if (src != SQLITE_DONE) {
+		return sq_rc(q, src, "read location metadata");
+	}
+	if (!owner && !env && (!tags || !*tags)) {
+		sqlite3_reset(st);
+		if (!(st = sq_stmt(q, ST_PREV_CERT_META)))
+			return CL_ERR;
+		sqlite3_bind_int64(st, 1, place_id);
+		sqlite3_bind_int64(st, 2, cert_id);
+		if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			owner = (const char *)sqlite3_column_text(st, 0);
+			env = (const char *)sqlite3_column_text(st, 1);
+			tags = (const char *)sqlite3_column_text(st, 2);
+			snprintf(prev_fp, sizeof prev_fp, "%s", sqlite3_column_text(st, 3));
+			from = "previous certificate";
+		} else if (src != SQLITE_DONE) {
+			return sq_rc(q, src, "read previous certificate");
+		}
+	}
+	if (!owner && !env && (!tags || !*tags)) {
+		sqlite3_reset(st);
+		return CL_OK;
+	}
+	o = owner ? strdup(owner) : NULL;
+	e = env ? strdup(env) : NULL;
+	t = strdup(tags ? tags : "");
+	sqlite3_reset(st);
+	if ((owner && !o) || (env && !e) || !t) {
+		rc = CL_ERR_NOMEM;
+		goto out;
+	}
+	if (!(st = sq_stmt(q, ST_CERT_SET_META))) {
+		rc = CL_ERR;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, cert_id);
+	bind_text(st, 2, o);
+	bind_text(st, 3, e);
+	bind_text(st, 4, t);
+	if ((rc = sq_done(q, st, "inherit owner")) != CL_OK)
+		goto out;
+	detail = json_detail(json_pack("{s:s?,s:s?,s:s,s:s,s:s?}", "owner", o, "environment", e,
+	                               "tags", t, "inherited_from", from, "previous_fp",
+	                               prev_fp[0] ? prev_fp : NULL));
+	rc = sq_event(q, now, "cert.tagged", fp, location, detail);
+out:
+	free(o);
+	free(e);
+	free(t);
+	free(detail);
+	return rc;
+}
+
+static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_cert *c,
+                           const char *kind, const char *where, const char *detail,
+                           int64_t now, unsigned *what)
+{
+	struct sq_store *q = SQ(s);
+	char fp[2 * CL_SHA256_LEN + 1], tbuf[40], *ev = NULL;
+	int64_t cert_id = 0, place_id, created_run;
+	const char *state = NULL, *location;
+	struct cl_buf lb;
+	sqlite3_stmt *st;
+	bool mine;
+	int rc, src;
+
+	*what = 0;
+	cl_buf_init(&lb, 1 << 16);
+	cl_hex(fp, c->fp, CL_SHA256_LEN);
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
+	rc = CL_ERR;
+	if (!(location = loc_str(&lb, kind, where))) {
+		rc = CL_ERR_NOMEM;
+		goto out;
+	}
+	if (!(st = sq_stmt(q, ST_CERT_BY_FP)))
+		goto out;
+	bind_text(st, 1, fp);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		cert_id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "look up certificate");
+		goto out;
+	}
+	if (cert_id == 0) {
+		if ((rc = cert_insert(q, c, fp, now, &cert_id)) != CL_OK)
+			goto out;
+		*what |= CL_OBS_NEW_CERT;
+	}
+	if ((rc = place_lookup(q, kind, where, true, run_id, &place_id, &created_run)) != CL_OK)
+		goto out;
+	rc = CL_ERR;
+	if (!(*what & CL_OBS_NEW_CERT) && created_run != run_id) {
+		if (!(st = sq_stmt(q, ST_SIGHT_GET)))
+			goto out;
+		sqlite3_bind_int64(st, 1, cert_id);
+		sqlite3_bind_int64(st, 2, place_id);
+		src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			state = strcmp((const char *)sqlite3_column_text(st, 0), "present") == 0
+			        ? "present" : "gone";
+		sqlite3_reset(st);
+		if (src != SQLITE_ROW && src != SQLITE_DONE) {
+			rc = sq_rc(q, src, "look up sighting");
+			goto out;
+		}
+	}
+	if (!(st = sq_stmt(q, state ? ST_SIGHT_REFRESH : ST_SIGHT_INSERT)))
+		goto out;
+	sqlite3_bind_int64(st, 1, cert_id);
+	sqlite3_bind_int64(st, 2, place_id);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, run_id);
+	bind_text(st, 5, detail);
+	if ((rc = sq_done(q, st, "record sighting")) != CL_OK)
+		goto out;
+	if (!state)
+		*what |= CL_OBS_NEW_SIGHTING;
+	else if (strcmp(state, "gone") == 0)
+		*what |= CL_OBS_BACK;
+	if ((*what & (CL_OBS_NEW_SIGHTING | CL_OBS_BACK)) && !(*what & CL_OBS_NEW_CERT)) {
+		if (!(st = sq_stmt(q, ST_CERT_SET_PRESENT))) {
+			rc = CL_ERR;
+			goto out;
+		}
+		sqlite3_bind_int64(st, 1, cert_id);
+		if ((rc = sq_done(q, st, "mark present")) != CL_OK)
+			goto out;
+	}
+	if (*what & CL_OBS_NEW_CERT) {
+		ev = json_detail(json_pack("{s:s,s:s,s:s,s:s?}", "subject", c->subject,
+		                           "issuer", c->issuer, "not_after",
+		                           cl_time_fmt(tbuf, sizeof tbuf, c->not_after),
+		                           "container", detail));
+		if ((rc = sq_event(q, now, "cert.new", fp, location, ev)) != CL_OK)
+			goto out;
+		/* a location created by this run has no owner and no history */
+		if (created_run != run_id)
+			rc = cert_inherit(q, cert_id, fp, place_id, location, now);
+	} else if (*what & CL_OBS_NEW_SIGHTING) {
+		ev = json_detail(json_pack("{s:s?}", "container", detail));
+		rc = sq_event(q, now, "location.new", fp, location, ev);
+	} else if (*what & CL_OBS_BACK) {
+		rc = sq_event(q, now, "location.back", fp, location, NULL);
+	}
+out:
+	free(ev);
+	cl_buf_free(&lb);
+	return sq_auto_end(q, mine, rc);
+}
+
+static int sq_observe_key(struct cl_store *s, int64_t run_id, const struct cl_key_obs *k,
+                          const char *kind, const char *where, int64_t now, bool *is_new)
+{
+	struct sq_store *q = SQ(s);
+	int64_t place_id, created_run, key_id = 0;
+	const char *spki = k->spki_sha256 ? k->spki_sha256 : "";
+	struct cl_buf lb;
+	bool mine, gone = false;
+	sqlite3_stmt *st;
+	char *ev = NULL;
+	int rc, src;
+
+	*is_new = false;
+	cl_buf_init(&lb, 1 << 16);
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
+	if ((rc = place_lookup(q, kind, where, true, run_id, &place_id, &created_run)) != CL_OK)
+		goto out;
+	rc = CL_ERR;
+	if (created_run != run_id) {
+		if (!(st = sq_stmt(q, ST_KEY_GET)))
+			goto out;
+		sqlite3_bind_int64(st, 1, place_id);
+		bind_text(st, 2, spki);
+		if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			key_id = sqlite3_column_int64(st, 0);
+			gone = strcmp((const char *)sqlite3_column_text(st, 1), "gone") == 0;
+		}
+		sqlite3_reset(st);
+		if (src != SQLITE_ROW && src != SQLITE_DONE) {
+			rc = sq_rc(q, src, "look up key");
+			goto out;
+		}
+	}
+	if (key_id) {
+		if (!(st = sq_stmt(q, ST_KEY_REFRESH)))
+			goto out;
+		sqlite3_bind_int64(st, 1, key_id);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, run_id);
+		sqlite3_bind_int(st, 4, k->mode);
+		sqlite3_bind_int64(st, 5, k->uid);
+		bind_text(st, 6, k->key_type);
+		sqlite3_bind_int(st, 7, k->key_bits);
+		sqlite3_bind_int(st, 8, k->encrypted);
+		bind_text(st, 9, k->container);
+	} else {
+		if (!(st = sq_stmt(q, ST_KEY_INSERT)))
+			goto out;
+		sqlite3_bind_int64(st, 1, place_id);
+		bind_text(st, 2, spki);
+		bind_text(st, 3, k->key_type);
+		sqlite3_bind_int(st, 4, k->key_bits);
+		sqlite3_bind_int(st, 5, k->encrypted);
+		bind_text(st, 6, k->container);
+		sqlite3_bind_int(st, 7, k->mode);
+		sqlite3_bind_int64(st, 8, k->uid);
+		sqlite3_bind_int64(st, 9, now);
+		sqlite3_bind_int64(st, 10, run_id);
+	}
+	if ((rc = sq_done(q, st, "record key")) != CL_OK)
+		goto out;
+	if (!key_id || gone) {
+		char mode[16];
+		*is_new = true;
+		snprintf(mode, sizeof mode, "%04o", k->mode < 0 ? 0 : k->mode);
+		ev = json_detail(json_pack("{s:s?,s:s?,s:s,s:b,s:s?}", "spki_sha256", k->spki_sha256,
+		                           "key_type", k->key_type, "mode", mode,
+		                           "encrypted", k->encrypted, "container", k->container));
+		rc = sq_event(q, now, key_id ? "key.back" : "key.new", NULL,
+		              loc_str(&lb, kind, where), ev);
+	}
+out:
+	free(ev);
+	cl_buf_free(&lb);
+	return sq_auto_end(q, mine, rc);
+}
+
+/* Marks stale sightings and keys at place_id gone. */
+static int place_expire(struct sq_store *q, int64_t run_id, int64_t place_id,
+                        const char *location, int64_t now, long *ngone)
+{
+	struct { int64_t id; char fp[65]; } *stale = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *st;
+	int rc = CL_ERR, src, pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		n = 0;
+		if (!(st = sq_stmt(q, pass == 0 ? ST_STALE_SIGHTINGS : ST_STALE_KEYS)))
+			goto out;
+		sqlite3_bind_int64(st, 1, place_id);
+		sqlite3_bind_int64(st, 2, run_id);
+		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				void *nv = realloc(stale, (cap ? cap * 2 : 8) * sizeof *stale);
+				if (!nv) {
+					sqlite3_reset(st);
+					rc = CL_ERR_NOMEM;
+					goto out;
+				}
+				stale = nv;
+				cap = cap ? cap * 2 : 8;
+			}
+			stale[n].id = sqlite3_column_int64(st, 0);
+			snprintf(stale[n].fp, sizeof stale[n].fp, "%s",
+			         (const char *)sqlite3_column_text(st, 1));
+			n++;
+		}
+		sqlite3_reset(st);
+		if (src != SQLITE_DONE) {
+			rc = sq_rc(q, src, "find stale entries");
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if (pass == 0) {
+				if (!(st = sq_stmt(q, ST_SIGHT_GONE)))
+					goto out;
+				sqlite3_bind_int64(st, 1, stale[i].id);
+				sqlite3_bind_int64(st, 2, place_id);
+				sqlite3_bind_int64(st, 3, now);
+				if ((rc = sq_done(q, st, "mark gone")) != CL_OK)
+					goto out;
+				if (!(st = sq_stmt(q, ST_CERT_RECOMPUTE_PRESENT))) {
+					rc = CL_ERR;
+					goto out;
+				}
+				sqlite3_bind_int64(st, 1, stale[i].id);
+				if ((rc = sq_done(q, st, "mark gone")) != CL_OK ||
+				    (rc = sq_event(q, now, "location.gone", stale[i].fp, location,
+				                   NULL)) != CL_OK)
+					goto out;
+			} else {
+				char detail[100];
+				if (!(st = sq_stmt(q, ST_KEY_GONE)))
+					goto out;
+				sqlite3_bind_int64(st, 1, stale[i].id);
+				sqlite3_bind_int64(st, 2, now);
+				if ((rc = sq_done(q, st, "mark key gone")) != CL_OK)
+					goto out;
+				snprintf(detail, sizeof detail, "{\"spki_sha256\":\"%s\"}", stale[i].fp);
+				if ((rc = sq_event(q, now, "key.gone", NULL, location,
+				                   stale[i].fp[0] ? detail : NULL)) != CL_OK)
+					goto out;
+			}
+			(*ngone)++;
+		}
+	}
+	rc = CL_OK;
+out:
+	free(stale);
+	return rc;
+}
+
+static int sq_location_done(struct cl_store *s, int64_t run_id, const char *kind,
+                            const char *where, int64_t now, long *ngone)
+{
+	struct sq_store *q = SQ(s);
+	int64_t place_id, created_run;
+	struct cl_buf lb;
+	bool mine;
+	int rc;
+
+	*ngone = 0;
+	if ((rc = place_lookup(q, kind, where, false, run_id, &place_id, &created_run)) != CL_OK)
+		return rc;
+	if (place_id == 0 || created_run == run_id)
+		return CL_OK;  /* nothing can be stale in a place this run created */
+	cl_buf_init(&lb, 1 << 16);
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
+	if (!loc_str(&lb, kind, where))
+		rc = CL_ERR_NOMEM;
+	else
+		rc = place_expire(q, run_id, place_id, lb.data, now, ngone);
+	cl_buf_free(&lb);
+	return sq_auto_end(q, mine, rc);
+}
+
+/* Resolves findings at target not raised in run_id (prefix "" = all rules). */
+static int findings_settle(struct sq_store *q, int64_t run_id, const char *prefix,
+                           const char *target, int64_t now)
+{
+	struct { int64_t id; char *rule, *fp; } *open = NULL;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *st;
+	int rc = CL_ERR, src;
+	char *ev;
+
+	if (!(st = sq_stmt(q, ST_FINDING_STALE)))
+		return CL_ERR;
+	bind_text(st, 1, target);
+	bind_text(st, 2, prefix);
+	sqlite3_bind_int64(st, 3, run_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			void *nv = realloc(open, (cap ? cap * 2 : 4) * sizeof *open);
+			if (!nv) {
+				sqlite3_reset(st);
+				rc = CL_ERR_NOMEM;
+				goto out;
+			}
+			open = nv;
+			cap = cap ? cap * 2 : 4;
+		}
+		open[n].id = sqlite3_column_int64(st, 0);
+		open[n].rule = strdup((const char *)sqlite3_column_text(st, 1));
+		open[n].fp = strdup((const char *)sqlite3_column_text(st, 2));
+		n++;
+	}
+	sqlite3_reset(st);
+	if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "find open findings");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!(st = sq_stmt(q, ST_FINDING_RESOLVE)))
+			goto out;
+		sqlite3_bind_int64(st, 1, open[i].id);
+		sqlite3_bind_int64(st, 2, now);
+		if ((rc = sq_done(q, st, "resolve finding")) != CL_OK)
+			goto out;
+		ev = json_detail(json_pack("{s:s?,s:I}", "rule", open[i].rule, "id",
+		                           (json_int_t)open[i].id));
+		rc = sq_event(q, now, "finding.resolved",
+		              open[i].fp && *open[i].fp ? open[i].fp : NULL, target, ev);
+		free(ev);
+		if (rc != CL_OK)
+			goto out;
+	}
+	rc = CL_OK;
+out:
+	for (i = 0; i < n; i++) {
+		free(open[i].rule);
+		free(open[i].fp);
+	}
+	free(open);
+	return rc;
+}
+
+static int sq_finding_raise(struct cl_store *s, int64_t run_id, const char *rule,
+                            const char *severity, const char *target, const char *fp,
+                            const char *message, int64_t now, bool *is_new)
+{
+	struct sq_store *q = SQ(s);
+	int64_t id = 0;
+	sqlite3_stmt *st;
+	char *ev = NULL;
+	bool mine;
+	int rc, src;
+
+	*is_new = false;
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
+	rc = CL_ERR;
+	if (!(st = sq_stmt(q, ST_FINDING_GET)))
+		goto out;
+	bind_text(st, 1, rule);
+	bind_text(st, 2, target);
+	bind_text(st, 3, fp ? fp : "");
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "look up finding");
+		goto out;
+	}
+	if (!(st = sq_stmt(q, id ? ST_FINDING_REFRESH : ST_FINDING_INSERT)))
+		goto out;
+	if (id) {
+		sqlite3_bind_int64(st, 1, id);
+		bind_text(st, 2, severity);
+		bind_text(st, 3, message);
+		sqlite3_bind_int64(st, 4, now);
+		sqlite3_bind_int64(st, 5, run_id);
+		rc = sq_done(q, st, "refresh finding");
+		goto out;
+	}
+	bind_text(st, 1, rule);
+	bind_text(st, 2, severity);
+	bind_text(st, 3, target);
+	bind_text(st, 4, fp ? fp : "");
+	bind_text(st, 5, message);
+	sqlite3_bind_int64(st, 6, now);
+	sqlite3_bind_int64(st, 7, run_id);
+	if ((rc = sq_done(q, st, "open finding")) != CL_OK)
+		goto out;
+	*is_new = true;
+	ev = json_detail(json_pack("{s:s,s:s,s:s,s:I}", "rule", rule, "severity", severity,
+	                           "message", message,
+	                           "id", (json_int_t)sqlite3_last_insert_rowid(q->db)));
+	rc = sq_event(q, now, "finding.opened", fp, target, ev);
+out:
+	free(ev);
+	return sq_auto_end(q, mine, rc);
+}
+
+static int sq_finding_settle(struct cl_store *s, int64_t run_id, const char *rule_prefix,
+                             const char *target, int64_t now)
+{
+	struct sq_store *q = SQ(s);
+	bool mine;
+	int rc;
+
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
+	rc = findings_settle(q, run_id, rule_prefix ? rule_prefix : "", target, now);
+	return sq_auto_end(q, mine, rc);
+}
+
+/*
+ * Sweep: places below root not refreshed by this run that no longer
+ * exist lose their sightings and keys; findings on targets below root that
+ * no longer exist are resolved.
+ */
+static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const char *root,
+                    cl_exists_cb exists, void *arg, int64_t now, long *ngone)
+{
+	struct sq_store *q = SQ(s);
+	struct { int64_t id; char *loc; } *cand = NULL;
+	char **targets = NULL;
+	size_t n = 0, cap = 0, nt = 0, capt = 0, i;
+	struct cl_buf lo, hi, lb;
+	sqlite3_stmt *st = NULL;
+	bool mine;
+	int rc, src;
+
+	*ngone = 0;
+	cl_buf_init(&lo, 1 << 16);
+	cl_buf_init(&hi, 1 << 16);
+	cl_buf_init(&lb, 1 << 16);
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
+	rc = CL_ERR_NOMEM;
+	/* below root: root itself, or loc in ["root/", "root0") ('0' follows '/') */
+	if (cl_buf_printf(&lo, "%s%s", root, root[strlen(root) - 1] == '/' ? "" : "/") ||
+	    cl_buf_printf(&hi, "%.*s0", (int)lo.len - 1, lo.data))
+		goto out;
+	rc = CL_ERR;
+	if (sqlite3_prepare_v2(q->db,
+	    "SELECT p.id, p.loc FROM places p WHERE p.kind=?1 AND (p.loc=?2 OR (p.loc>=?3 AND"
+	    " p.loc<?4)) AND (EXISTS(SELECT 1 FROM sightings s WHERE s.place_id=p.id AND"
+	    " s.state='present' AND s.last_run<>?5) OR EXISTS(SELECT 1 FROM keys k WHERE"
+	    " k.place_id=p.id AND k.state='present' AND k.last_run<>?5))", -1, &st, NULL)
+	    != SQLITE_OK) {
+		rc = sq_rc(q, sqlite3_errcode(q->db), "sweep");
+		goto out;
+	}
+	bind_text(st, 1, kind);
+	bind_text(st, 2, root);
+	bind_text(st, 3, lo.data);
+	bind_text(st, 4, hi.data);
+	sqlite3_bind_int64(st, 5, run_id);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *loc = (const char *)sqlite3_column_text(st, 1);
+		if (exists(arg, kind, loc))
+			continue;
+		if (n == cap) {
+			void *nv = realloc(cand, (cap ? cap * 2 : 16) * sizeof *cand);
+			if (!nv) {
+				rc = CL_ERR_NOMEM;
+				goto out;
+			}
+			cand = nv;
+			cap = cap ? cap * 2 : 16;
+		}
+		cand[n].id = sqlite3_column_int64(st, 0);
+		if (!(cand[n].loc = strdup(loc))) {
+			rc = CL_ERR_NOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "sweep");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (i = 0; i < n; i++) {
+		if (!loc_str(&lb, kind, cand[i].loc)) {
+			rc = CL_ERR_NOMEM;
+			goto out;
+		}
+		if ((rc = place_expire(q, run_id, cand[i].id, lb.data, now, ngone)) != CL_OK)
+			goto out;
+	}
+	/* findings on targets below root that no longer exist */
+	cl_buf_reset(&lb);
+	rc = CL_ERR_NOMEM;
+	if (cl_buf_printf(&lb, "%s:", kind))
+		goto out;
+	if (sqlite3_prepare_v2(q->db,
+	    "SELECT DISTINCT target FROM findings WHERE resolved_at IS NULL AND last_run<>?4 AND"
+	    " (target=?1||?2 OR (target>=?1||?3 AND target<?1||?5))", -1, &st, NULL) != SQLITE_OK) {
+		rc = sq_rc(q, sqlite3_errcode(q->db), "sweep findings");
+		goto out;
+	}
+	bind_text(st, 1, lb.data);
+	bind_text(st, 2, root);
+	bind_text(st, 3, lo.data);
+	sqlite3_bind_int64(st, 4, run_id);
+	bind_text(st, 5, hi.data);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		if (exists(arg, kind, t + lb.len))
+			continue;
+		if (nt == capt) {
+			void *nv = realloc(targets, (capt ? capt * 2 : 16) * sizeof *targets);
+			if (!nv)
+				goto out;
+			targets = nv;
+			capt = capt ? capt * 2 : 16;
+		}
+		if (!(targets[nt] = strdup(t)))
+			goto out;
+		nt++;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "sweep findings");
+		goto out;
+	}
+	for (i = 0; i < nt; i++)
+		if ((rc = findings_settle(q, run_id, "", targets[i], now)) != CL_OK)
+			goto out;
+	rc = CL_OK;
+out:
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++)
+		free(cand[i].loc);
+	free(cand);
+	for (i = 0; i < nt; i++)
+		free(targets[i]);
+	free(targets);
+	cl_buf_free(&lo);
+	cl_buf_free(&hi);
+	cl_buf_free(&lb);
+	return sq_auto_end(q, mine, rc);
+}
+
+/* ---- query building ------------------------------------------------------ */
+
+struct sq_param {
+	bool is_int;
+	int64_t i;
+	const char *s;
+};
+
+struct sq_where {
+	struct cl_buf sql;
+	struct sq_param p[32];
+	int n;
+	char pat[4][600];  /* rewritten patterns, owned here */
+	int npat;
+};
+
+static void where_add(struct sq_where *w, const char *fmt, ...) CL_PRINTF(2, 3);
+static void where_add(struct sq_where *w, const char *fmt, ...)
+{
+	char cond[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cond, sizeof cond, fmt, ap);
+	va_end(ap);
+	cl_buf_addstr(&w->sql, w->sql.len ? " AND " : " WHERE ");
+	cl_buf_addstr(&w->sql, cond);
+}
+
+/* Adds a parameter and returns its SQL number (?N). */
+static int param_s(struct sq_where *w, const char *s)
+{
+	if (w->n < (int)CL_ARRAY_LEN(w->p))
+		w->p[w->n++] = (struct sq_param){ false, 0, s };
+	return w->n;
+}
+
+static int param_i(struct sq_where *w, int64_t i)
+{
+	if (w->n < (int)CL_ARRAY_LEN(w->p))
+		w->p[w->n++] = (struct sq_param){ true, i, NULL };
+	return w->n;
+}
+
+/* A location glob without a kind ("/etc/...") means a file location. */
+static const char *loc_pattern(struct sq_where *w, const char *pat)
+{
+	char *out;
+
+	if (pat[0] != '/' || w->npat >= (int)CL_ARRAY_LEN(w->pat))
+		return pat;
+	out = w->pat[w->npat++];
+	snprintf(out, sizeof w->pat[0], "file:%s", pat);
+	return out;
+}
+
+/* Lowercase hex prefix as a GLOB pattern "abc*" (index friendly). */
+static const char *hex_prefix(struct sq_where *w, const char *hex)
+{
+	char *out;
+	size_t i;
+
+	if (w->npat >= (int)CL_ARRAY_LEN(w->pat))
+		return hex;
+	out = w->pat[w->npat++];
+	for (i = 0; hex[i] && i < 64; i++) {
+		char c = hex[i];
+		if (c == ':')
+			continue;
+		out[strlen(out)] = (c >= 'A' && c <= 'F') ? (char)(c - 'A' + 'a') : c;
+	}
+	strcat(out, "*");
+	return out;
+}
+
+static void where_build(struct sq_where *w, const struct cl_filter *f)
+{
+	int k;
+
+	memset(w, 0, sizeof *w);
+	cl_buf_init(&w->sql, 1 << 16);
+	if (f->state == CL_STATE_PRESENT)
+		where_add(w, "c.present=1");
+	else if (f->state == CL_STATE_GONE)
+		where_add(w, "c.present=0");
+	if (f->expired && f->expiring >= 0) {
+		where_add(w, "c.not_after<=?%d", param_i(w, f->now + f->expiring));
+	} else if (f->expired) {
+		where_add(w, "c.not_after<=?%d", param_i(w, f->now));
+	} else if (f->expiring >= 0) {
+		k = param_i(w, f->now);
+		where_add(w, "c.not_after>?%d AND c.not_after<=?%d", k,
+		          param_i(w, f->now + f->expiring));
+	}
+	if (f->issuer) {
+		k = param_s(w, f->issuer);
+		where_add(w, "(cl_glob(?%d, c.issuer) OR cl_glob(?%d, c.issuer_cn))", k, k);
+	}
+	if (f->subject) {
+		k = param_s(w, f->subject);
+		where_add(w, "(cl_glob(?%d, c.subject) OR cl_glob(?%d, c.subject_cn))", k, k);
+	}
+	if (f->san)
+		where_add(w, "san_match(?%d, c.sans)", param_s(w, f->san));
+	if (f->key_type) {
+		k = param_s(w, f->key_type);
+		where_add(w, "(cl_glob(?%d, c.key_type) OR cl_glob(?%d, c.key_oid) OR"
+		          " cl_glob(?%d, c.curve))", k, k, k);
+	}
+	if (f->sig_alg)
+		where_add(w, "cl_glob(?%d, c.sig_alg)", param_s(w, f->sig_alg));
+	if (f->min_bits > 0)
+		where_add(w, "c.key_bits>=?%d", param_i(w, f->min_bits));
+	if (f->max_bits > 0)
+		where_add(w, "c.key_bits<=?%d", param_i(w, f->max_bits));
+	if (f->self_signed != CL_ANY)
+		where_add(w, "c.self_signed=?%d", param_i(w, f->self_signed));
+	if (f->ca != CL_ANY)
+		where_add(w, "c.is_ca=?%d", param_i(w, f->ca));
+	if (f->owner)
+		where_add(w, "cl_glob(?%d, c.owner)", param_s(w, f->owner));
+	if (f->environment)
+		where_add(w, "cl_glob(?%d, c.environment)", param_s(w, f->environment));
+	if (f->tag)
+		where_add(w, "instr(c.tags, ','||?%d||',')>0", param_s(w, f->tag));
+	if (f->fp_prefix)
+		where_add(w, "c.fp GLOB ?%d", param_s(w, hex_prefix(w, f->fp_prefix)));
+	if (f->spki)
+		where_add(w, "c.spki_sha256=lower(?%d)", param_s(w, f->spki));
+	if (f->serial)
+		where_add(w, "c.serial=lower(?%d)", param_s(w, f->serial));
+	if (f->location)
+		where_add(w, "EXISTS(SELECT 1 FROM sightings s JOIN places p ON p.id=s.place_id"
+		          " WHERE s.cert_id=c.id%s AND cl_glob(?%d, p.kind||':'||p.loc))",
+		          f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "",
+		          param_s(w, loc_pattern(w, f->location)));
+}
+
+static int where_prepare(struct sq_store *q, struct sq_where *w, const char *head,
+                         const char *tail, sqlite3_stmt **out)
+{
+	struct cl_buf sql;
+	int i, rc = CL_OK;
+
+	cl_buf_init(&sql, 1 << 16);
+	cl_buf_addstr(&sql, head);
+	if (w->sql.data)
+		cl_buf_addstr(&sql, w->sql.data);
+	cl_buf_addstr(&sql, tail);
+	if (sql.data == NULL)
+		return cl_store_fail(&q->base, CL_ERR_NOMEM, "query too long");
+	if (sqlite3_prepare_v2(q->db, sql.data, -1, out, NULL) != SQLITE_OK) {
+		rc = sq_rc(q, sqlite3_errcode(q->db), "prepare query");
+		goto out;
+	}
+	for (i = 0; i < w->n; i++) {
+		if (w->p[i].is_int)
+			sqlite3_bind_int64(*out, i + 1, w->p[i].i);
+		else
+			bind_text(*out, i + 1, w->p[i].s);
+	}
+out:
+	cl_buf_free(&sql);
+	return rc;
+}
+
+static void where_free(struct sq_where *w)
+{
+	cl_buf_free(&w->sql);
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+#define CERT_COLUMNS \
+	"c.id, c.fp, c.serial, c.subject, c.subject_cn, c.issuer, c.issuer_cn, c.sans," \
+	" c.not_before, c.not_after, c.key_type, c.key_oid, c.key_bits, c.curve, c.sig_alg," \
+	" c.is_ca, c.path_len, c.self_signed, c.key_usage, c.eku, c.ski, c.aki, c.ocsp," \
+	" c.ca_issuers, c.crl, c.sct_count, c.spki_sha256, c.version, c.owner, c.environment," \
+	" c.tags, c.first_seen"
+
+/* Per-row scratch: split lists and copied location rows. */
+struct row_scratch {
+	char *lists[5];              /* mutable copies of sans, ocsp, cai, crl, tags */
+	char **ptrs;                 /* pointer storage for all string vectors */
+	size_t nptrs, capptrs;
+	struct cl_loc_row *locs;
+	size_t nlocs, caplocs;
+};
+
+static void scratch_reset(struct row_scratch *r)
+{
+	size_t i;
+
+	for (i = 0; i < CL_ARRAY_LEN(r->lists); i++) {
+		free(r->lists[i]);
+		r->lists[i] = NULL;
+	}
+	for (i = 0; i < r->nlocs; i++) {
+		free((char *)r->locs[i].kind);
+		free((char *)r->locs[i].where);
+		free((char *)r->locs[i].detail);
+	}
+	r->nlocs = 0;
+	r->nptrs = 0;
+}
+
+static void scratch_free(struct row_scratch *r)
+{
+	scratch_reset(r);
+	free(r->ptrs);
+	free(r->locs);
+}
+
+/*
+ * Splits text on sep into v, using the scratch pointer storage. Pointers
+ * are fixed up by the caller once all vectors are split (storage moves).
+ */
+static int split_list(struct row_scratch *r, int slot, const char *text, char sep,
+                      size_t *start, size_t *count)
+{
+	char *p;
+
+	*start = r->nptrs;
+	*count = 0;
+	if (!text || !*text)
+		return CL_OK;
+	if (!(r->lists[slot] = strdup(text)))
+		return CL_ERR_NOMEM;
+	p = r->lists[slot];
+	while (p && *p) {
+		char *next = strchr(p, sep);
+		if (next)
+			*next++ = '\0';
+		if (*p) {
+			if (r->nptrs == r->capptrs) {
+				size_t nc = r->capptrs ? r->capptrs * 2 : 32;
+				char **np = realloc(r->ptrs, nc * sizeof *np);
+				if (!np)
+					return CL_ERR_NOMEM;
+				r->ptrs = np;
+				r->capptrs = nc;
+			}
+			r->ptrs[r->nptrs++] = p;
+			(*count)++;
+		}
+		p = next;
+	}
+	return CL_OK;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int load_locs(struct sq_store *q, struct row_scratch *r, int64_t cert_id,
+                     const struct cl_filter *f, const char *locpat)
+{
+	sqlite3_stmt *st = sq_stmt(q, f->state == CL_STATE_PRESENT ? ST_LOCS_OF_CERT_PRESENT
+	                                                           : ST_LOCS_OF_CERT);
+	int src;
+
+	if (!st)
+		return CL_ERR;
+	sqlite3_bind_int64(st, 1, cert_id);
+	bind_text(st, 2, locpat);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cl_loc_row *l;
+		if (r->nlocs == r->caplocs) {
+			size_t nc = r->caplocs ? r->caplocs * 2 : 8;
+			struct cl_loc_row *nl = realloc(r->locs, nc * sizeof *nl);
+			if (!nl) {
+				sqlite3_reset(st);
+				return CL_ERR_NOMEM;
+			}
+			r->locs = nl;
+			r->caplocs = nc;
+		}
+		l = &r->locs[r->nlocs++];
+		l->kind = dup_or_null(col_text(st, 0));
+		l->where = dup_or_null(col_text(st, 1));
+		l->state = strcmp(col_text(st, 2), "present") == 0 ? "present" : "gone";
+		l->detail = dup_or_null(col_text(st, 3));
+		l->first_seen = sqlite3_column_int64(st, 4);
+		l->last_seen = sqlite3_column_int64(st, 5);
+		if (!l->kind || !l->where) {
+			sqlite3_reset(st);
+			return CL_ERR_NOMEM;
+		}
+	}
+	sqlite3_reset(st);
+	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "read locations");
+}
+
+static int hex_to_bin(const char *hex, unsigned char *out, size_t n)
+{
+	size_t i;
+
+	if (!hex || strlen(hex) != 2 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (unsigned char)v;
+	}
+	return 0;
+}
+
+static const char *sort_column(const char *sort)
+{
+	static const struct { const char *name, *col; } map[] = {
+		{ "not_after", "c.not_after" }, { "days_left", "c.not_after" },
+		{ "not_before", "c.not_before" }, { "subject", "c.subject COLLATE NOCASE" },
+		{ "issuer", "c.issuer COLLATE NOCASE" }, { "serial", "c.serial" },
+		{ "fingerprint", "c.fp" }, { "key_type", "c.key_type" },
+		{ "key_bits", "c.key_bits" }, { "sig_alg", "c.sig_alg" },
+		{ "owner", "c.owner" }, { "environment", "c.environment" },
+		{ "first_seen", "c.first_seen" },
+	};
+	size_t i;
+
+	for (i = 0; sort && i < CL_ARRAY_LEN(map); i++)
+		if (strcmp(sort, map[i].name) == 0)
+			return map[i].col;
+	return sort ? NULL : "c.not_after";
+}
+
+static int sq_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg)
+{
+	struct sq_store *q = SQ(s);
+	struct row_scratch r = { 0 };
+	struct sq_where w;
+	struct cl_cert c;
+	struct cl_strv tags;
+	struct cl_inv_row row;
+	sqlite3_stmt *st = NULL;
+	const char *col, *locpat = NULL;
+	char tail[160], pat[600];
+	int rc, src;
+
+	if (!(col = sort_column(f->sort)))
+		return cl_store_fail(s, CL_ERR_USAGE, "unknown sort field '%s'", f->sort);
+	where_build(&w, f);
+	snprintf(tail, sizeof tail, " ORDER BY %s%s, c.id%s", col, f->desc ? " DESC" : "",
+	         f->desc ? " DESC" : "");
+	if (f->limit > 0)
+		snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " LIMIT %ld", f->limit);
+	if (f->location) {
+		if (f->location[0] == '/')
+			snprintf(pat, sizeof pat, "file:%s", f->location);
+		else
+			snprintf(pat, sizeof pat, "%s", f->location);
+		locpat = pat;
+	}
+	if ((rc = where_prepare(q, &w, "SELECT " CERT_COLUMNS " FROM certs c", tail, &st)) != CL_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t s0, n0, s1, n1, s2, n2, s3, n3, s4, n4;
+		memset(&c, 0, sizeof c);
+		scratch_reset(&r);
+		if (hex_to_bin(col_text(st, 1), c.fp, CL_SHA256_LEN) != 0 ||
+		    hex_to_bin(col_text(st, 26), c.spki_sha256, CL_SHA256_LEN) != 0) {
+			rc = cl_store_fail(s, CL_ERR, "%s: corrupt fingerprint in row %lld", q->path,
+			                   (long long)sqlite3_column_int64(st, 0));
+			goto out;
+		}
+		if ((rc = split_list(&r, 0, col_text(st, 7), '\n', &s0, &n0)) ||
+		    (rc = split_list(&r, 1, col_text(st, 22), '\n', &s1, &n1)) ||
+		    (rc = split_list(&r, 2, col_text(st, 23), '\n', &s2, &n2)) ||
+		    (rc = split_list(&r, 3, col_text(st, 24), '\n', &s3, &n3)) ||
+		    (rc = split_list(&r, 4, col_text(st, 30), ',', &s4, &n4)))
+			goto out;
+		c.sans = (struct cl_strv){ r.ptrs + s0, n0 };
+		c.ocsp = (struct cl_strv){ r.ptrs + s1, n1 };
+		c.ca_issuers = (struct cl_strv){ r.ptrs + s2, n2 };
+		c.crl = (struct cl_strv){ r.ptrs + s3, n3 };
+		tags = (struct cl_strv){ r.ptrs + s4, n4 };
+		c.serial = (char *)col_text(st, 2);
+		c.subject = (char *)col_text(st, 3);
+		c.subject_cn = (char *)col_text(st, 4);
+		c.issuer = (char *)col_text(st, 5);
+		c.issuer_cn = (char *)col_text(st, 6);
+		c.not_before = sqlite3_column_int64(st, 8);
+		c.not_after = sqlite3_column_int64(st, 9);
+		c.key_type = (char *)col_text(st, 10);
+		c.key_oid = (char *)col_text(st, 11);
+		c.key_bits = sqlite3_column_int(st, 12);
+		c.curve = (char *)col_text(st, 13);
+		c.sig_alg = (char *)col_text(st, 14);
+		c.is_ca = sqlite3_column_int(st, 15);
+		c.path_len = sqlite3_column_int(st, 16);
+		c.self_signed = sqlite3_column_int(st, 17);
+		c.key_usage = (char *)col_text(st, 18);
+		c.eku = (char *)col_text(st, 19);
+		c.ski = (char *)col_text(st, 20);
+		c.aki = (char *)col_text(st, 21);
+		c.sct_count = sqlite3_column_int(st, 25);
+		c.version = sqlite3_column_int(st, 27);
+		if ((rc = load_locs(q, &r, sqlite3_column_int64(st, 0), f, locpat)) != CL_OK)
+			goto out;
+		row = (struct cl_inv_row){
+			.c = &c, .owner = col_text(st, 28), .environment = col_text(st, 29),
+			.tags = &tags, .first_seen = sqlite3_column_int64(st, 31),
+			.locs = r.locs, .nlocs = r.nlocs,
+		};
+		if ((rc = cb(arg, &row)) != CL_OK)
+			goto out;
+	}
+	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "query");
+out:
+	sqlite3_finalize(st);
+	scratch_free(&r);
+	where_free(&w);
+	return rc;
+}
+
+static int sq_get_der(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_ERR_NOTFOUND, src;
+
+	*der = NULL;
+	*len = 0;
+	if (sqlite3_prepare_v2(q->db, "SELECT d.der FROM certs c JOIN cert_der d ON"
+	                       " d.cert_id=c.id WHERE c.fp=?1", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "read certificate");
+	bind_text(st, 1, fp_hex);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		if ((*der = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
+			rc = CL_ERR_NOMEM;
+		} else {
+			memcpy(*der, sqlite3_column_blob(st, 0), (size_t)n);
+			*len = (size_t)n;
+			rc = CL_OK;
+		}
+	} else if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "read certificate");
+	} else {
+		cl_store_fail(s, rc, "no certificate %s", fp_hex);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- summary: one pass, counted in small hash tables ------------------ */
+
+struct counter {
+	struct cl_count *slots;
+	size_t cap, n;
+};
+
+static int counter_add(struct counter *ct, const char *name)
+{
+	size_t h = 5381, i;
+	const unsigned char *p;
+
+	if (ct->n * 2 >= ct->cap) {
+		struct counter big = { calloc(ct->cap ? ct->cap * 2 : 64, sizeof *big.slots),
+		                       ct->cap ? ct->cap * 2 : 64, 0 };
+		if (!big.slots)
+			return CL_ERR_NOMEM;
+		for (i = 0; i < ct->cap; i++) {
+			if (!ct->slots[i].name)
+				continue;
+			size_t hh = 5381;
+			for (p = (const unsigned char *)ct->slots[i].name; *p; p++)
+				hh = hh * 33 + *p;
+			for (hh &= big.cap - 1; big.slots[hh].name; hh = (hh + 1) & (big.cap - 1))
+				;
+			big.slots[hh] = ct->slots[i];
+			big.n++;
+		}
+		free(ct->slots);
+		*ct = big;
+	}
+	for (p = (const unsigned char *)name; *p; p++)
+		h = h * 33 + *p;
+	for (h &= ct->cap - 1; ct->slots[h].name; h = (h + 1) & (ct->cap - 1)) {
+		if (strcmp(ct->slots[h].name, name) == 0) {
+			ct->slots[h].n++;
+			return CL_OK;
+		}
+	}
+	if (!(ct->slots[h].name = strdup(name)))
+		return CL_ERR_NOMEM;
+	ct->slots[h].n = 1;
+	ct->n++;
+	return CL_OK;
+}
+
+static int count_cmp(const void *a, const void *b)
+{
+	const struct cl_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* Compacts the table into a sorted array owned by the caller. */
+static void counter_take(struct counter *ct, struct cl_count **out, size_t *n)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < ct->cap; i++)
+		if (ct->slots[i].name)
+			ct->slots[j++] = ct->slots[i];
+	if (j)
+		qsort(ct->slots, j, sizeof *ct->slots, count_cmp);
+	*out = ct->slots;
+	*n = j;
+	ct->slots = NULL;
+	ct->cap = ct->n = 0;
+}
+
+static void counter_free(struct counter *ct)
+{
+	size_t i;
+
+	for (i = 0; i < ct->cap; i++)
+		free(ct->slots[i].name);
+	free(ct->slots);
+}
+
+static int count_one(struct sq_store *q, const char *sql, long *out)
+{
+	sqlite3_stmt *st;
+	int src;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "count");
+	if ((src = sqlite3_step(st)) == SQLITE_ROW)
+		*out = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return src == SQLITE_ROW ? CL_OK : sq_rc(q, src, "count");
+}
+
+static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_summary *out)
+{
+	struct sq_store *q = SQ(s);
+	struct counter iss = { 0 }, key = { 0 }, sig = { 0 };
+	sqlite3_stmt *st = NULL;
+	struct sq_where w;
+	char kb[160];
+	int rc, src;
+
+	where_build(&w, f);
+	if ((rc = where_prepare(q, &w, "SELECT c.not_after, c.issuer_cn, c.issuer, c.key_type,"
+	                        " c.key_bits, c.curve, c.sig_alg FROM certs c", "", &st)) != CL_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t left = sqlite3_column_int64(st, 0) - f->now;
+		const char *icn = col_text(st, 1), *kt = col_text(st, 3), *curve = col_text(st, 5);
+		int bits = sqlite3_column_int(st, 4);
+
+		out->certs++;
+		if (left <= 0)
+			out->expired++;
+		else if (left < 7 * 86400)
+			out->lt7++;
+		else if (left < 30 * 86400)
+			out->lt30++;
+		else if (left < 90 * 86400)
+			out->lt90++;
+		else
+			out->later++;
+		if (curve)
+			snprintf(kb, sizeof kb, "%s %s", kt, curve);
+		else if (bits > 0 && strcmp(kt, "RSA") == 0)
+			snprintf(kb, sizeof kb, "%s %d", kt, bits);
+		else if (bits > 0 && strcmp(kt, "DSA") == 0)
+			snprintf(kb, sizeof kb, "%s %d", kt, bits);
+		else
+			snprintf(kb, sizeof kb, "%s", kt);
+		if ((rc = counter_add(&iss, icn && *icn ? icn : col_text(st, 2))) ||
+		    (rc = counter_add(&key, kb)) || (rc = counter_add(&sig, col_text(st, 6))))
+			goto out;
+	}
+	if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "summary");
+		goto out;
+	}
+	counter_take(&iss, &out->by_issuer, &out->nissuer);
+	counter_take(&key, &out->by_key, &out->nkey);
+	counter_take(&sig, &out->by_sig, &out->nsig);
+	if ((rc = count_one(q, "SELECT count(*) FROM sightings WHERE state='present'",
+	                    &out->locations)) ||
+	    (rc = count_one(q, "SELECT count(*) FROM keys WHERE state='present'", &out->keys)) ||
+	    (rc = count_one(q, "SELECT count(*) FROM findings WHERE resolved_at IS NULL",
+	                    &out->open_findings)))
+		goto out;
+	rc = CL_OK;
+out:
+	sqlite3_finalize(st);
+	counter_free(&iss);
+	counter_free(&key);
+	counter_free(&sig);
+	where_free(&w);
+	return rc;
+}
+
+/* ---- tags ---------------------------------------------------------------- */
+
+/* Applies adds/removes to a ",a,b," tag string; returns a new string. */
+static char *tags_edit(const char *old, const struct cl_tag_edit *e)
+{
+	struct cl_buf b;
+	char needle[256];
+	size_t i;
+
+	cl_buf_init(&b, 1 << 16);
+	cl_buf_addstr(&b, old && *old ? old : ",");
+	for (i = 0; i < e->nadd; i++) {
+		snprintf(needle, sizeof needle, ",%s,", e->add[i]);
+		if (!strstr(b.data, needle)) {
+			cl_buf_addstr(&b, e->add[i]);
+			cl_buf_addc(&b, ',');
+		}
+	}
+	for (i = 0; i < e->nremove && b.data; i++) {
+		char *hit;
+		snprintf(needle, sizeof needle, ",%s,", e->remove[i]);
+		if ((hit = strstr(b.data, needle)) != NULL) {
+			size_t cut = strlen(needle) - 1;
+			memmove(hit, hit + cut, strlen(hit + cut) + 1);
+			b.len -= cut;
+		}
+	}
+	if (b.data && strcmp(b.data, ",") == 0)
+		cl_buf_reset(&b);
+	return cl_buf_take(&b);
+}
+
+static bool same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Edits one certificate; counts it in *n when something changed. */
+static int tag_cert(struct sq_store *q, int64_t id, const struct cl_tag_edit *e,
+                    int64_t now, long *n)
+{
+	sqlite3_stmt *st;
+	char *fp = NULL, *o = NULL, *env = NULL, *t = NULL, *nt = NULL, *detail = NULL;
+	const char *no, *ne;
+	int rc = CL_ERR, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT fp, owner, environment, tags FROM certs WHERE id=?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "read tags");
+	sqlite3_bind_int64(st, 1, id);
+	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return sq_rc(q, src, "read tags");
+	}
+	fp = dup_or_null(col_text(st, 0));
+	o = dup_or_null(col_text(st, 1));
+	env = dup_or_null(col_text(st, 2));
+	t = dup_or_null(col_text(st, 3));
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!fp || !t || !(nt = tags_edit(t, e))) {
+		rc = CL_ERR_NOMEM;
+		goto out;
+	}
+	no = e->owner ? (*e->owner ? e->owner : NULL) : o;
+	ne = e->environment ? (*e->environment ? e->environment : NULL) : env;
+	if (same(no, o) && same(ne, env) && strcmp(nt, t) == 0) {
+		rc = CL_OK;
+		goto out;
+	}
+	if (!(st = sq_stmt(q, ST_CERT_SET_META)))
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, no);
+	bind_text(st, 3, ne);
+	bind_text(st, 4, nt);
+	if ((rc = sq_done(q, st, "edit tags")) != CL_OK)
+		goto out;
+	detail = json_detail(json_pack("{s:[s?,s?],s:[s?,s?],s:[s,s]}", "owner", o, no,
+	                               "environment", env, ne, "tags", t, nt));
+	if ((rc = sq_event(q, now, "cert.tagged", fp, NULL, detail)) == CL_OK)
+		(*n)++;
+out:
+	free(fp);
+	free(o);
+	free(env);
+	free(t);
+	free(nt);
+	free(detail);
+	return rc;
+}
+
+static int collect_ids(struct sq_store *q, sqlite3_stmt *st, int64_t **ids, size_t *n)
+{
+	size_t cap = 0;
+	int src;
+
+	*ids = NULL;
+	*n = 0;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			int64_t *ni = realloc(*ids, (cap ? cap * 2 : 16) * sizeof **ids);
+			if (!ni)
+				return CL_ERR_NOMEM;
+			*ids = ni;
+			cap = cap ? cap * 2 : 16;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "select");
+}
+
+static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *location,
+                  const struct cl_tag_edit *e, const char *actor, int64_t now, long *nchanged)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st = NULL;
+	int64_t *ids = NULL, *places = NULL;
+	size_t n = 0, np = 0, i;
+	char pat[600], saved_actor[64];
+	bool mine;
+	int rc;
+
+	*nchanged = 0;
+	snprintf(saved_actor, sizeof saved_actor, "%s", q->actor);
+	if (actor)
+		snprintf(q->actor, sizeof q->actor, "%s", actor);
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		goto restore;
+	if (fp_prefix) {
+		struct sq_where w = { 0 };
+		const char *g = hex_prefix(&w, fp_prefix);
+		if (sqlite3_prepare_v2(q->db, "SELECT id FROM certs WHERE fp GLOB ?1 LIMIT 2", -1,
+		                       &st, NULL) != SQLITE_OK) {
+			rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+			goto out;
+		}
+		bind_text(st, 1, g);
+		if ((rc = collect_ids(q, st, &ids, &n)) != CL_OK)
+			goto out;
+		if (n == 0) {
+			rc = cl_store_fail(s, CL_ERR_NOTFOUND, "no certificate with fingerprint %s",
+			                   fp_prefix);
+			goto out;
+		}
+		if (n > 1) {
+			rc = cl_store_fail(s, CL_ERR_USAGE, "fingerprint prefix %s is ambiguous; give "
+			                   "more digits", fp_prefix);
+			goto out;
+		}
+	} else {
+		snprintf(pat, sizeof pat, "%s%s", location[0] == '/' ? "file:" : "", location);
+		if (sqlite3_prepare_v2(q->db, "SELECT id FROM places WHERE cl_glob(?1, kind||':'||loc)"
+		                       " OR kind||':'||loc=?1", -1, &st, NULL) != SQLITE_OK) {
+			rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+			goto out;
+		}
+		bind_text(st, 1, pat);
+		if ((rc = collect_ids(q, st, &places, &np)) != CL_OK)
+			goto out;
+		sqlite3_finalize(st);
+		st = NULL;
+		if (np == 0) {
+			rc = cl_store_fail(s, CL_ERR_NOTFOUND, "no location matches %s", pat);
+			goto out;
+		}
+		for (i = 0; i < np; i++) {
+			char *old = NULL, *nt = NULL;
+			sqlite3_stmt *u;
+			if (sqlite3_prepare_v2(q->db, "SELECT tags FROM places WHERE id=?1", -1, &u,
+			                       NULL) != SQLITE_OK) {
+				rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+				goto out;
+			}
+			sqlite3_bind_int64(u, 1, places[i]);
+			if (sqlite3_step(u) == SQLITE_ROW)
+				old = dup_or_null(col_text(u, 0));
+			sqlite3_finalize(u);
+			nt = tags_edit(old, e);
+			free(old);
+			if (!nt || sqlite3_prepare_v2(q->db,
+			    "UPDATE places SET owner=CASE WHEN ?2 IS NULL THEN owner WHEN ?2='' THEN NULL"
+			    " ELSE ?2 END, environment=CASE WHEN ?3 IS NULL THEN environment WHEN ?3=''"
+			    " THEN NULL ELSE ?3 END, tags=?4 WHERE id=?1", -1, &u, NULL) != SQLITE_OK) {
+				free(nt);
+				rc = nt ? sq_rc(q, sqlite3_errcode(q->db), "edit location") : CL_ERR_NOMEM;
+				goto out;
+			}
+			sqlite3_bind_int64(u, 1, places[i]);
+			bind_text(u, 2, e->owner);
+			bind_text(u, 3, e->environment);
+			bind_text(u, 4, nt);
+			rc = sq_done(q, u, "edit location");
+			sqlite3_finalize(u);
+			free(nt);
+			if (rc != CL_OK)
+				goto out;
+		}
+		if (sqlite3_prepare_v2(q->db, "SELECT DISTINCT s.cert_id FROM sightings s JOIN places p"
+		                       " ON p.id=s.place_id WHERE s.state='present' AND"
+		                       " (cl_glob(?1, p.kind||':'||p.loc) OR p.kind||':'||p.loc=?1)",
+		                       -1, &st, NULL) != SQLITE_OK) {
+			rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+			goto out;
+		}
+		bind_text(st, 1, pat);
+		if ((rc = collect_ids(q, st, &ids, &n)) != CL_OK)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (i = 0; i < n; i++)
+		if ((rc = tag_cert(q, ids[i], e, now, nchanged)) != CL_OK)
+			goto out;
+	rc = CL_OK;
+out:
+	sqlite3_finalize(st);
+	free(ids);
+	free(places);
+	rc = sq_auto_end(q, mine, rc);
+restore:
+	snprintf(q->actor, sizeof q->actor, "%s", saved_actor);
+	return rc;
+}
+
+/* ---- events, findings, keys ---------------------------------------------- */
+
+static int sq_events(struct cl_store *s, const struct cl_event_filter *f,
+                     int (*cb)(void *arg, const struct cl_event_row *e), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	struct sq_where w;
+	sqlite3_stmt *st = NULL;
+	char head[200], tail[120];
+	int rc, src;
+
+	memset(&w, 0, sizeof w);
+	cl_buf_init(&w.sql, 1 << 16);
+	where_add(&w, "ts>=?%d", param_i(&w, f->since));
+	if (f->fp_prefix)
+		where_add(&w, "fp GLOB ?%d", param_s(&w, hex_prefix(&w, f->fp_prefix)));
+	if (f->location)
+		where_add(&w, "cl_glob(?%d, location)", param_s(&w, loc_pattern(&w, f->location)));
+	if (f->type)
+		where_add(&w, "cl_glob(?%d, type)", param_s(&w, f->type));
+	if (f->limit > 0) {
+		snprintf(head, sizeof head, "SELECT * FROM (SELECT id, ts, type, fp, location, actor,"
+		         " detail FROM events");
+		snprintf(tail, sizeof tail, " ORDER BY id DESC LIMIT %ld) ORDER BY id", f->limit);
+	} else {
+		snprintf(head, sizeof head, "SELECT id, ts, type, fp, location, actor, detail FROM events");
+		snprintf(tail, sizeof tail, " ORDER BY id");
+	}
+	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cl_event_row e = {
+			.id = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
+			.type = col_text(st, 2), .fp = col_text(st, 3), .location = col_text(st, 4),
+			.actor = col_text(st, 5), .detail = col_text(st, 6),
+		};
+		if ((rc = cb(arg, &e)) != CL_OK)
+			goto out;
+	}
+	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "events");
+out:
+	sqlite3_finalize(st);
+	where_free(&w);
+	return rc;
+}
+
+#define SEVERITY_RANK "(CASE severity WHEN 'critical' THEN 3 WHEN 'error' THEN 2" \
+	" WHEN 'warning' THEN 1 ELSE 0 END)"
+
+static int sq_findings(struct cl_store *s, const struct cl_finding_filter *f,
+                       int (*cb)(void *arg, const struct cl_finding_row *r), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	struct sq_where w;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	memset(&w, 0, sizeof w);
+	cl_buf_init(&w.sql, 1 << 16);
+	if (!f->include_resolved)
+		where_add(&w, "resolved_at IS NULL");
+	if (f->rule)
+		where_add(&w, "cl_glob(?%d, rule)", param_s(&w, f->rule));
+	if (f->target)
+		where_add(&w, "cl_glob(?%d, target)", param_s(&w, loc_pattern(&w, f->target)));
+	if (f->severity)
+		where_add(&w, SEVERITY_RANK ">=?%d",
+		          param_i(&w, cl_severity_rank(f->severity) < 0 ? 0 :
+		                  cl_severity_rank(f->severity)));
+	if (f->fp_prefix)
+		where_add(&w, "fp GLOB ?%d", param_s(&w, hex_prefix(&w, f->fp_prefix)));
+	if ((rc = where_prepare(q, &w, "SELECT id, rule, severity, target, fp, message, first_seen,"
+	                        " last_seen, resolved_at FROM findings",
+	                        " ORDER BY resolved_at IS NOT NULL, " SEVERITY_RANK " DESC, target,"
+	                        " rule, id", &st)) != CL_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *fp = col_text(st, 4);
+		struct cl_finding_row r = {
+			.id = sqlite3_column_int64(st, 0), .rule = col_text(st, 1),
+			.severity = col_text(st, 2), .target = col_text(st, 3),
+			.fp = fp && *fp ? fp : NULL, .message = col_text(st, 5),
+			.first_seen = sqlite3_column_int64(st, 6),
+			.last_seen = sqlite3_column_int64(st, 7),
+			.resolved_at = sqlite3_column_int64(st, 8),
+		};
+		if ((rc = cb(arg, &r)) != CL_OK)
+			goto out;
+	}
+	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "findings");
+out:
+	sqlite3_finalize(st);
+	where_free(&w);
+	return rc;
+}
+
+static int sq_keys(struct cl_store *s, const char *spki_hex,
+                   int (*cb)(void *arg, const struct cl_key_row *k), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT p.kind, p.loc, k.state, k.key_type, k.container,"
+	                       " k.key_bits, k.mode, k.uid, k.encrypted, k.first_seen, k.last_seen"
+	                       " FROM keys k JOIN places p ON p.id=k.place_id WHERE"
+	                       " k.spki_sha256=?1 ORDER BY k.state DESC, p.loc", -1, &st, NULL)
+	    != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "keys");
+	bind_text(st, 1, spki_hex);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cl_key_row k = {
+			.kind = col_text(st, 0), .where = col_text(st, 1), .state = col_text(st, 2),
+			.key_type = col_text(st, 3), .container = col_text(st, 4),
+			.key_bits = sqlite3_column_int(st, 5), .mode = sqlite3_column_int(st, 6),
+			.uid = (long)sqlite3_column_int64(st, 7), .encrypted = sqlite3_column_int(st, 8),
+			.first_seen = sqlite3_column_int64(st, 9), .last_seen = sqlite3_column_int64(st, 10),
+		};
+		if ((rc = cb(arg, &k)) != CL_OK)
+			break;
+	}
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "keys");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+const struct cl_store_backend cl_store_sqlite = {
+	.name = "sqlite",
+	.claims = sq_claims,
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.run_begin = sq_run_begin,
+	.run_end = sq_run_end,
+	.observe_cert = sq_observe_cert,
+	.observe_key = sq_observe_key,
+	.location_done = sq_location_done,
+	.sweep = sq_sweep,
+	.finding_raise = sq_finding_raise,
+	.finding_settle = sq_finding_settle,
+	.tag = sq_tag,
+	.query = sq_query,
+	.get_der = sq_get_der,
+	.summary = sq_summary,
+	.events = sq_events,
+	.findings = sq_findings,
+	.keys = sq_keys,
+};

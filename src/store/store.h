@@ -1,0 +1,322 @@
+/*
+ * The inventory store: the only way callers reach persisted state.
+ *
+ * The interface speaks in inventory terms (observe a certificate at a
+ * location, sweep what is gone, query with a filter), never in SQL, so a
+ * second backend (PostgreSQL, for many scan workers) can be added behind
+ * it without touching callers. Backends are const tables of callbacks
+ * (store/backend.h); cl_store_open picks one from the URI.
+ *
+ * Vocabulary:
+ *  - certificate: identified by the SHA-256 of its DER, stored once;
+ *  - location: a place where certificates are found, "kind:where"
+ *    ("file:/etc/nginx/tls/a.pem", later "tls:host:port/sni", ...);
+ *  - sighting: a certificate at a location, with first_seen, last_seen
+ *    and state present|gone (never deleted);
+ *  - event: one append-only audit record per change;
+ *  - finding: a problem at a target, opened, refreshed and resolved,
+ *    never deleted;
+ *  - run: one discovery (or later: check, scan) with its statistics.
+ *
+ * Unless stated otherwise functions return CL_OK or a CL_ERR_* code and
+ * cl_store_errmsg() describes the last failure. Strings passed in are
+ * copied; rows passed to callbacks are borrowed and valid only during
+ * the call. A store handle must be used by one thread at a time.
+ */
+#ifndef CL_STORE_H
+#define CL_STORE_H
+
+#include <stdbool.h>
+#include "core/cl.h"
+#include "x509/cert.h"
+
+struct cl_store;
+
+enum cl_store_flags {
+	CL_STORE_RDONLY = 1 << 0, /* never write (queries only) */
+	CL_STORE_NOCREATE = 1 << 1, /* fail with CL_ERR_NOTFOUND if missing */
+};
+
+/*
+ * Opens the store named by uri: a file path or "sqlite:PATH" for the
+ * embedded SQLite backend (created, with its directory, if missing).
+ * Schema migrations are applied on open. Returns CL_OK and a handle in
+ * *out; on failure *out is NULL and a message is written to err.
+ * Distinct codes: CL_ERR_BUSY (locked by another process), CL_ERR_READONLY,
+ * CL_ERR_SCHEMA (written by a newer certledger), CL_ERR_NOTFOUND.
+ */
+int cl_store_open(struct cl_store **out, const char *uri, unsigned flags,
+                  char *err, size_t errlen);
+
+/* Closes the handle (rolling back an open transaction). NULL allowed. */
+void cl_store_close(struct cl_store *s);
+
+/* Describes the last failure on s. Borrowed; valid until the next call. */
+const char *cl_store_errmsg(const struct cl_store *s);
+
+/*
+ * Returns the default store path: $CERTLEDGER_DB, else
+ * $XDG_DATA_HOME/certledger/inventory.db, else
+ * ~/.local/share/certledger/inventory.db. Writes into buf.
+ */
+const char *cl_store_default_path(char *buf, size_t len);
+
+/* Transactions. Every write method also works outside one (auto-commit). */
+int cl_store_begin(struct cl_store *s);
+int cl_store_commit(struct cl_store *s);
+int cl_store_rollback(struct cl_store *s);
+
+/* ---- runs ---------------------------------------------------------- */
+
+/* Records the start of a run of the given kind ("discover-files"). */
+int cl_store_run_begin(struct cl_store *s, const char *kind, const char *args,
+                       int64_t now, int64_t *run_id);
+/* Records its end with a status ("ok", "interrupted", "failed") and a JSON
+ * object of statistics. */
+int cl_store_run_end(struct cl_store *s, int64_t run_id, const char *status,
+                     const char *stats_json, int64_t now);
+
+/* ---- ingestion ----------------------------------------------------- */
+
+enum cl_observed {
+	CL_OBS_NEW_CERT = 1 << 0,     /* first time this certificate is stored */
+	CL_OBS_NEW_SIGHTING = 1 << 1, /* first time at this location */
+	CL_OBS_BACK = 1 << 2,         /* was gone from this location, is back */
+};
+
+/*
+ * Records that c was seen at location kind:where during run_id. detail is
+ * an optional note about the container ("PKCS12", "JKS alias=web").
+ * Owner, environment and tags of a new certificate are inherited from the
+ * location, or from the previous certificate seen there (renewals keep
+ * their owner). Emits cert.new / location.new / location.back events.
+ * *what (may be NULL) receives CL_OBS_* flags.
+ */
+int cl_store_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_cert *c,
+                          const char *kind, const char *where, const char *detail,
+                          int64_t now, unsigned *what);
+
+struct cl_key_obs {
+	const char *spki_sha256; /* lowercase hex, or NULL when unknown (encrypted) */
+	const char *key_type;    /* "RSA", "EC", ... or NULL */
+	int key_bits;
+	bool encrypted;
+	int mode;                /* permission bits of the file, -1 unknown */
+	long uid;                /* owner uid, -1 unknown */
+	const char *container;   /* "PEM", "DER", "PKCS12", "JKS", ... */
+};
+
+/*
+ * Records a private key (never its material) found at kind:where.
+ * *is_new (may be NULL) is set when this key was not present there before.
+ */
+int cl_store_observe_key(struct cl_store *s, int64_t run_id, const struct cl_key_obs *k,
+                         const char *kind, const char *where, int64_t now, bool *is_new);
+
+/*
+ * Closes a location after it was read completely during run_id:
+ * certificates and keys recorded there before but not seen in this run
+ * become gone (with events). Returns the number marked gone via *ngone.
+ */
+int cl_store_location_done(struct cl_store *s, int64_t run_id, const char *kind,
+                           const char *where, int64_t now, long *ngone);
+
+/*
+ * Called for locations under a swept root that were not visited in this
+ * run; returns true when the location still exists (then it is left
+ * alone: it was skipped, excluded or unreadable, not removed).
+ */
+typedef bool (*cl_exists_cb)(void *arg, const char *kind, const char *where);
+
+/*
+ * After a walk of root: every present sighting, key and open finding at a
+ * kind:where equal to root or below "root/" that was not refreshed in
+ * run_id is checked with exists(); the ones that no longer exist are
+ * marked gone / resolved.
+ */
+int cl_store_sweep(struct cl_store *s, int64_t run_id, const char *kind, const char *root,
+                   cl_exists_cb exists, void *arg, int64_t now, long *ngone);
+
+/* ---- findings ------------------------------------------------------ */
+
+/*
+ * Opens (or refreshes) the finding rule@target[/fp]. fp may be NULL.
+ * severity: "info", "warning", "error", "critical". *is_new set when it
+ * was opened now (may be NULL).
+ */
+int cl_store_finding_raise(struct cl_store *s, int64_t run_id, const char *rule,
+                           const char *severity, const char *target, const char *fp,
+                           const char *message, int64_t now, bool *is_new);
+
+/*
+ * Resolves open findings at target whose rule starts with rule_prefix and
+ * that were not raised during run_id.
+ */
+int cl_store_finding_settle(struct cl_store *s, int64_t run_id, const char *rule_prefix,
+                            const char *target, int64_t now);
+
+/* ---- edits ----------------------------------------------------------- */
+
+struct cl_tag_edit {
+	const char *owner;        /* NULL: unchanged, "": cleared */
+	const char *environment;  /* NULL: unchanged, "": cleared */
+	const char *const *add;   /* tags to add */
+	size_t nadd;
+	const char *const *remove;
+	size_t nremove;
+};
+
+/*
+ * Applies an edit to the certificates selected by fp_prefix (unique
+ * prefix of a fingerprint) or, when fp_prefix is NULL, to the locations
+ * matching location (a "kind:where" string or glob) and every certificate
+ * present there; later certificates found at those locations inherit it.
+ * Emits one tag event per certificate changed. *nchanged may be NULL.
+ * CL_ERR_NOTFOUND when nothing matched; CL_ERR_USAGE when fp_prefix is
+ * ambiguous.
+ */
+int cl_store_tag(struct cl_store *s, const char *fp_prefix, const char *location,
+                 const struct cl_tag_edit *e, const char *actor, int64_t now,
+                 long *nchanged);
+
+/* ---- queries --------------------------------------------------------- */
+
+enum cl_state { CL_STATE_PRESENT, CL_STATE_GONE, CL_STATE_ALL };
+enum cl_tri { CL_ANY = -1, CL_NO = 0, CL_YES = 1 };
+
+struct cl_filter {
+	int64_t now;            /* evaluation instant for time filters */
+	int64_t expiring;       /* seconds: not expired and not_after <= now+expiring; -1 unset */
+	bool expired;           /* not_after <= now */
+	const char *issuer;     /* case-insensitive globs, NULL unset */
+	const char *subject;
+	const char *san;        /* matches any SAN ("DNS:*.example.com" or "*.example.com") */
+	const char *key_type;
+	const char *sig_alg;
+	const char *location;   /* "kind:where" glob; a bare path glob means file: */
+	const char *owner;
+	const char *environment;
+	const char *tag;        /* exact tag */
+	const char *fp_prefix;  /* hex prefix of fingerprint_sha256 */
+	const char *spki;       /* exact spki_sha256 */
+	const char *serial;     /* exact hex serial */
+	int min_bits, max_bits; /* 0 unset */
+	int self_signed;        /* enum cl_tri */
+	int ca;                 /* enum cl_tri: CL_YES --ca, CL_NO --leaf */
+	enum cl_state state;    /* present: deployed somewhere now; gone: nowhere any more */
+	const char *sort;       /* column name, see cl_store_sort_fields; NULL = not_after */
+	bool desc;
+	long limit;             /* 0 = no limit */
+};
+
+/* Initialises f with no filter, state present, now = cl_now(). */
+void cl_filter_init(struct cl_filter *f);
+
+/* NULL-terminated list of the accepted sort fields. */
+extern const char *const cl_store_sort_fields[];
+
+struct cl_loc_row {
+	const char *kind;
+	const char *where;
+	const char *state;      /* "present" or "gone" */
+	const char *detail;     /* may be NULL */
+	int64_t first_seen, last_seen;
+};
+
+struct cl_inv_row {
+	const struct cl_cert *c;  /* all fields set except der (NULL) */
+	const char *owner;        /* may be NULL */
+	const char *environment;  /* may be NULL */
+	const struct cl_strv *tags;
+	int64_t first_seen;       /* first time the certificate was stored */
+	const struct cl_loc_row *locs;
+	size_t nlocs;
+};
+
+/* Return CL_OK to continue; anything else stops and is returned. */
+typedef int (*cl_row_cb)(void *arg, const struct cl_inv_row *row);
+
+/*
+ * Streams the certificates matching f, sorted and limited, each with its
+ * locations (only present ones when f->state is present). Memory does not
+ * grow with the number of rows.
+ */
+int cl_store_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg);
+
+/* Fetches the DER of a certificate (new buffer, free()). CL_ERR_NOTFOUND. */
+int cl_store_get_der(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len);
+
+struct cl_count {
+	char *name;
+	long n;
+};
+
+struct cl_summary {
+	long certs, locations, keys, open_findings;
+	long expired, lt7, lt30, lt90, later;    /* expiry buckets at filter->now */
+	struct cl_count *by_issuer;  size_t nissuer;  /* descending count */
+	struct cl_count *by_key;     size_t nkey;     /* "RSA 2048", "EC P-256", "Ed25519" */
+	struct cl_count *by_sig;     size_t nsig;
+};
+
+/* Aggregates the certificates matching f (sort/limit ignored). */
+int cl_store_summary(struct cl_store *s, const struct cl_filter *f, struct cl_summary *out);
+void cl_summary_free(struct cl_summary *sum);
+
+struct cl_event_row {
+	int64_t id, ts;
+	const char *type;      /* cert.new, location.new, location.gone, location.back,
+	                          key.new, key.gone, cert.tagged, finding.opened,
+	                          finding.resolved, run.start, run.end */
+	const char *fp;        /* may be NULL */
+	const char *location;  /* "kind:where", may be NULL */
+	const char *actor;     /* may be NULL */
+	const char *detail;    /* JSON object text, may be NULL */
+};
+
+struct cl_event_filter {
+	int64_t since;          /* ts >= since */
+	const char *fp_prefix;
+	const char *location;   /* glob */
+	const char *type;       /* glob */
+	long limit;             /* newest N when > 0 */
+};
+
+/* Streams events in time order. */
+int cl_store_events(struct cl_store *s, const struct cl_event_filter *f,
+                    int (*cb)(void *arg, const struct cl_event_row *e), void *arg);
+
+struct cl_finding_row {
+	int64_t id;
+	const char *rule, *severity, *target, *fp, *message; /* fp may be NULL */
+	int64_t first_seen, last_seen, resolved_at;          /* resolved_at 0 = open */
+};
+
+struct cl_finding_filter {
+	bool include_resolved;
+	const char *rule;       /* glob */
+	const char *target;     /* glob */
+	const char *severity;   /* minimum severity, NULL = all */
+	const char *fp_prefix;
+};
+
+/* Streams findings, most severe first, then by target. */
+int cl_store_findings(struct cl_store *s, const struct cl_finding_filter *f,
+                      int (*cb)(void *arg, const struct cl_finding_row *r), void *arg);
+
+struct cl_key_row {
+	const char *kind, *where, *state, *key_type, *container;
+	int key_bits, mode;
+	long uid;
+	bool encrypted;
+	int64_t first_seen, last_seen;
+};
+
+/* Streams the key locations whose public key hash is spki_hex. */
+int cl_store_keys(struct cl_store *s, const char *spki_hex,
+                  int (*cb)(void *arg, const struct cl_key_row *k), void *arg);
+
+/* Severity rank: info 0, warning 1, error 2, critical 3; -1 unknown. */
+int cl_severity_rank(const char *sev);
+
+#endif
