@@ -22,12 +22,24 @@
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+static void load_cleanup(void)
+{
+	if (prov_legacy)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
+
 static void load_init_once(void)
 {
 	/* the default provider must stay available once another is loaded */
-	OSSL_PROVIDER_load(NULL, "default");
-	if (OSSL_PROVIDER_load(NULL, "legacy") == NULL)
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	if ((prov_legacy = OSSL_PROVIDER_load(NULL, "legacy")) == NULL)
 		ERR_clear_error(); /* old RC2 PKCS#12 files will then be reported */
+	atexit(load_cleanup);
 }
 
 void cl_load_init(void)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# deps.sh build|test|bench - install the Debian 12 packages certledger needs
+# for that purpose, only those missing. Uses sudo when not root.
+set -euo pipefail
+
+build=(build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
+       openssl ca-certificates)
+test=("${build[@]}" libcmocka-dev clang libclang-rt-14-dev default-jre-headless python3
+      valgrind util-linux procps)
+bench=("${build[@]}" libmbedtls-dev hyperfine time python3)
+
+case "${1:-build}" in
+build) want=("${build[@]}") ;;
+test) want=("${test[@]}") ;;
+bench) want=("${bench[@]}") ;;
+*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	SUDO=sudo
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
