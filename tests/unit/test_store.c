@@ -1,0 +1,371 @@
+/*
+ * The inventory store through its public interface: ingestion, gone
+ * detection, sweeps, findings, tags and inheritance, the append-only
+ * audit trail and schema version checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "testutil.h"
+#include "store/store.h"
+#include "x509/cert.h"
+
+static struct cl_cert *certs[3];
+static char fps[3][65];
+static char dbpath[4096];
+
+static struct cl_cert *make_cert(const char *dir, const char *cn, int days)
+{
+	char path[4096];
+	unsigned char *der;
+	size_t len;
+	struct cl_cert *c = NULL;
+	const char *why;
+
+	tu_sh("cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	      "-keyout %s.key -out %s.der -outform DER -days %d -subj /CN=%s "
+	      "-addext subjectAltName=DNS:%s 2>/dev/null", dir, cn, cn, days, cn, cn);
+	snprintf(path, sizeof path, "%s/%s.der", dir, cn);
+	der = tu_read(path, &len);
+	assert_int_equal(cl_cert_parse_der(der, len, &c, &why), CL_OK);
+	free(der);
+	return c;
+}
+
+static int setup(void **state)
+{
+	const char *dir = tu_tmpdir();
+	int i;
+
+	(void)state;
+	certs[0] = make_cert(dir, "a.example.test", 10);
+	certs[1] = make_cert(dir, "b.example.test", 100);
+	certs[2] = make_cert(dir, "c.example.test", 400);
+	for (i = 0; i < 3; i++) {
+		int j;
+		for (j = 0; j < 32; j++)
+			sprintf(fps[i] + 2 * j, "%02x", certs[i]->fp[j]);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		cl_cert_free(certs[i]);
+	return 0;
+}
+
+static struct cl_store *open_fresh(const char *name)
+{
+	struct cl_store *s = NULL;
+	char err[512];
+
+	snprintf(dbpath, sizeof dbpath, "%s/%s.db", tu_tmpdir(), name);
+	remove(dbpath);
+	assert_int_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_OK);
+	return s;
+}
+
+struct collect {
+	int n;
+	char fp[8][65];
+	char owner[8][64];
+	size_t nlocs[8];
+};
+
+static int collect_row(void *arg, const struct cl_inv_row *row)
+{
+	struct collect *c = arg;
+	int j;
+
+	if (c->n < 8) {
+		for (j = 0; j < 32; j++)
+			sprintf(c->fp[c->n] + 2 * j, "%02x", row->c->fp[j]);
+		snprintf(c->owner[c->n], sizeof c->owner[0], "%s", row->owner ? row->owner : "");
+		c->nlocs[c->n] = row->nlocs;
+	}
+	c->n++;
+	return CL_OK;
+}
+
+static struct collect query(struct cl_store *s, enum cl_state state)
+{
+	struct cl_filter f;
+	struct collect c;
+
+	memset(&c, 0, sizeof c);
+	cl_filter_init(&f);
+	f.state = state;
+	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	return c;
+}
+
+static int count_events(void *arg, const struct cl_event_row *e)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return CL_OK;
+}
+
+static int events_of(struct cl_store *s, const char *type)
+{
+	struct cl_event_filter f = { 0 };
+	int n = 0;
+
+	f.type = type;
+	assert_int_equal(cl_store_events(s, &f, count_events, &n), CL_OK);
+	return n;
+}
+
+static bool exists_never(void *arg, const char *kind, const char *where)
+{
+	(void)arg; (void)kind; (void)where;
+	return false;
+}
+
+static bool exists_always(void *arg, const char *kind, const char *where)
+{
+	(void)arg; (void)kind; (void)where;
+	return true;
+}
+
+static void test_observe_and_gone(void **state)
+{
+	struct cl_store *s = open_fresh("observe");
+	int64_t run1, run2, run3;
+	unsigned what;
+	long ngone;
+	struct collect c;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run1), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[0], "file", "/x/a.pem", "PEM", 1000,
+	                                       &what), CL_OK);
+	assert_int_equal(what, CL_OBS_NEW_CERT | CL_OBS_NEW_SIGHTING);
+	/* the same certificate in a second file: stored once, two locations */
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[0], "file", "/x/bundle.pem", "PEM",
+	                                       1000, &what), CL_OK);
+	assert_int_equal(what, CL_OBS_NEW_SIGHTING);
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[1], "file", "/x/bundle.pem", "PEM",
+	                                       1000, &what), CL_OK);
+	c = query(s, CL_STATE_PRESENT);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.fp[0], fps[0]);  /* sorted by not_after */
+	assert_int_equal(c.nlocs[0], 2);
+
+	/* run 2: bundle.pem now holds only certs[1]; a.pem was deleted */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run2), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run2, certs[1], "file", "/x/bundle.pem", "PEM",
+	                                       2000, &what), CL_OK);
+	assert_int_equal(what, 0);
+	assert_int_equal(cl_store_location_done(s, run2, "file", "/x/bundle.pem", 2000, &ngone),
+	                 CL_OK);
+	assert_int_equal(ngone, 1);
+	/* a file that still exists but was not read is left alone */
+	assert_int_equal(cl_store_sweep(s, run2, "file", "/x", exists_always, NULL, 2000, &ngone),
+	                 CL_OK);
+	assert_int_equal(ngone, 0);
+	c = query(s, CL_STATE_PRESENT);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.nlocs[0], 1);  /* a.pem still present, bundle gone */
+	assert_int_equal(cl_store_sweep(s, run2, "file", "/x", exists_never, NULL, 2000, &ngone),
+	                 CL_OK);
+	assert_int_equal(ngone, 1);
+	c = query(s, CL_STATE_PRESENT);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fp[0], fps[1]);
+	c = query(s, CL_STATE_GONE);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fp[0], fps[0]);
+	c = query(s, CL_STATE_ALL);
+	assert_int_equal(c.n, 2);  /* nothing is deleted */
+	assert_int_equal(events_of(s, "location.gone"), 2);
+
+	/* run 3: certs[0] comes back */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 3000, &run3), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run3, certs[0], "file", "/x/a.pem", "PEM", 3000,
+	                                       &what), CL_OK);
+	assert_int_equal(what, CL_OBS_BACK);
+	assert_int_equal(events_of(s, "location.back"), 1);
+	assert_int_equal(events_of(s, "cert.new"), 2);
+	/* sweeping /x must not touch /xy */
+	assert_int_equal(cl_store_observe_cert(s, run3, certs[2], "file", "/xy/c.pem", "PEM", 3000,
+	                                       &what), CL_OK);
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 4000, &run3), CL_OK);
+	assert_int_equal(cl_store_sweep(s, run3, "file", "/x", exists_never, NULL, 4000, &ngone),
+	                 CL_OK);
+	c = query(s, CL_STATE_PRESENT);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fp[0], fps[2]);
+	cl_store_close(s);
+}
+
+static void test_tags_inherit(void **state)
+{
+	struct cl_store *s = open_fresh("tags");
+	const char *add[] = { "pci" };
+	struct cl_tag_edit e = { "team-x", "prod", add, 1, NULL, 0 };
+	int64_t run1, run2;
+	long n;
+	struct collect c;
+	char prefix[8];
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run1), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[0], "file", "/etc/tls/site.pem",
+	                                       NULL, 1000, NULL), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[2], "file", "/etc/tls/other.pem",
+	                                       NULL, 1000, NULL), CL_OK);
+	snprintf(prefix, sizeof prefix, "%.6s", fps[0]);
+	assert_int_equal(cl_store_tag(s, prefix, NULL, &e, "tester", 1100, &n), CL_OK);
+	assert_int_equal(n, 1);
+	/* the renewal: certs[1] replaces certs[0] in site.pem */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run2), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run2, certs[1], "file", "/etc/tls/site.pem",
+	                                       NULL, 2000, NULL), CL_OK);
+	assert_int_equal(cl_store_location_done(s, run2, "file", "/etc/tls/site.pem", 2000, NULL),
+	                 CL_OK);
+	c = query(s, CL_STATE_PRESENT);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.fp[0], fps[1]);
+	assert_string_equal(c.owner[0], "team-x");   /* inherited from its predecessor */
+	assert_string_equal(c.owner[1], "");
+	/* by location: applies to what is there and to what comes later */
+	e.owner = "web";
+	e.nadd = 0;
+	assert_int_equal(cl_store_tag(s, NULL, "/etc/tls/other*", &e, NULL, 2100, &n), CL_OK);
+	assert_int_equal(n, 1);
+	/* unknown and ambiguous */
+	assert_int_equal(cl_store_tag(s, "ffffffffff", NULL, &e, NULL, 2100, &n), CL_ERR_NOTFOUND);
+	assert_int_equal(cl_store_tag(s, NULL, "file:/nowhere/*", &e, NULL, 2100, &n),
+	                 CL_ERR_NOTFOUND);
+	assert_int_equal(events_of(s, "cert.tagged"), 3);
+	cl_store_close(s);
+}
+
+static void test_findings(void **state)
+{
+	struct cl_store *s = open_fresh("findings");
+	int64_t run1, run2;
+	bool is_new;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run1), CL_OK);
+	assert_int_equal(cl_store_finding_raise(s, run1, "file.malformed", "warning", "file:/a",
+	                                        NULL, "truncated", 1000, &is_new), CL_OK);
+	assert_true(is_new);
+	assert_int_equal(cl_store_finding_raise(s, run1, "file.malformed", "warning", "file:/a",
+	                                        NULL, "truncated", 1000, &is_new), CL_OK);
+	assert_false(is_new);
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run2), CL_OK);
+	assert_int_equal(cl_store_finding_settle(s, run2, "file.", "file:/a", 2000), CL_OK);
+	assert_int_equal(events_of(s, "finding.resolved"), 1);
+	/* raised again later: a new finding, the old one stays resolved */
+	assert_int_equal(cl_store_finding_raise(s, run2, "file.malformed", "warning", "file:/a",
+	                                        NULL, "truncated", 2000, &is_new), CL_OK);
+	assert_true(is_new);
+	assert_int_equal(events_of(s, "finding.opened"), 2);
+	cl_store_close(s);
+}
+
+static void test_append_only_and_schema(void **state)
+{
+	struct cl_store *s = open_fresh("schema");
+	sqlite3 *db;
+	char err[512];
+	int64_t run;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run, certs[0], "file", "/a", NULL, 1000, NULL),
+	                 CL_OK);
+	cl_store_close(s);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET type='x'", NULL, NULL, NULL),
+	                     SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_ERR_SCHEMA);
+	assert_non_null(strstr(err, "newer"));
+	assert_null(s);
+	/* not a database at all */
+	tu_sh("echo 'hello' > %s/garbage.db", tu_tmpdir());
+	snprintf(dbpath, sizeof dbpath, "%s/garbage.db", tu_tmpdir());
+	assert_int_not_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_OK);
+	assert_null(s);
+	/* read-only open of a missing store */
+	snprintf(dbpath, sizeof dbpath, "%s/missing.db", tu_tmpdir());
+	assert_int_equal(cl_store_open(&s, dbpath, CL_STORE_RDONLY, err, sizeof err),
+	                 CL_ERR_NOTFOUND);
+}
+
+static void test_filters_and_summary(void **state)
+{
+	struct cl_store *s = open_fresh("filters");
+	struct cl_filter f;
+	struct cl_summary sum;
+	struct collect c;
+	int64_t run, now = certs[0]->not_before;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run), CL_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cl_store_observe_cert(s, run, certs[i], "file", "/f.pem", NULL, 1000,
+		                                       NULL), CL_OK);
+	cl_filter_init(&f);
+	f.now = now;
+	f.expiring = 30 * 86400;
+	memset(&c, 0, sizeof c);
+	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fp[0], fps[0]);
+	cl_filter_init(&f);
+	f.now = now + 200 * 86400;
+	f.expired = true;
+	memset(&c, 0, sizeof c);
+	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	assert_int_equal(c.n, 2);
+	cl_filter_init(&f);
+	f.san = "b.example.*";
+	memset(&c, 0, sizeof c);
+	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fp[0], fps[1]);
+	cl_filter_init(&f);
+	f.sort = "not_after";
+	f.desc = true;
+	f.limit = 1;
+	memset(&c, 0, sizeof c);
+	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.fp[0], fps[2]);
+	cl_filter_init(&f);
+	f.now = now;
+	assert_int_equal(cl_store_summary(s, &f, &sum), CL_OK);
+	assert_int_equal(sum.certs, 3);
+	assert_int_equal(sum.lt30, 1);
+	assert_int_equal(sum.lt90 + sum.later, 2);
+	assert_int_equal(sum.nkey, 1);
+	assert_string_equal(sum.by_key[0].name, "EC P-256");
+	assert_int_equal(sum.by_key[0].n, 3);
+	cl_summary_free(&sum);
+	cl_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_observe_and_gone),
+		cmocka_unit_test(test_tags_inherit),
+		cmocka_unit_test(test_findings),
+		cmocka_unit_test(test_append_only_and_schema),
+		cmocka_unit_test(test_filters_and_summary),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
