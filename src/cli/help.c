@@ -183,6 +183,10 @@ int cl_cmd_help(struct cl_cli *cli, int argc, char **argv)
 	char *args[] = { "certledger", "--help", NULL };
 
 	(void)cli;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(help_help, stdout);
+		return CL_EXIT_OK;
+	}
 	if (argc < 2) {
 		extern int main(int, char **);
 		return main(2, args);
@@ -198,8 +202,10 @@ int cl_cmd_help(struct cl_cli *cli, int argc, char **argv)
 int cl_cmd_version(struct cl_cli *cli, int argc, char **argv)
 {
 	(void)cli;
-	(void)argc;
-	(void)argv;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(help_version, stdout);
+		return CL_EXIT_OK;
+	}
 	printf("certledger %s (%s, SQLite %s, jansson %s)\n", CL_VERSION, OPENSSL_VERSION_TEXT,
 	       sqlite3_libversion(), JANSSON_VERSION);
 	return CL_EXIT_OK;

@@ -28,14 +28,17 @@
 struct queue {
 	void *items[QUEUE_CAP];
 	size_t head, len;
+	size_t wake_at;        /* wake a waiting consumer once len reaches this */
+	int waiting;           /* consumers blocked in queue_pop */
 	bool closed;
 	pthread_mutex_t mu;
 	pthread_cond_t not_empty, not_full;
 };
 
-static void queue_init(struct queue *q)
+static void queue_init(struct queue *q, size_t wake_at)
 {
 	memset(q, 0, sizeof *q);
+	q->wake_at = wake_at ? wake_at : 1;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->not_empty, NULL);
 	pthread_cond_init(&q->not_full, NULL);
@@ -54,39 +57,48 @@ static void queue_push(struct queue *q, void *item)
 	while (q->len == QUEUE_CAP)
 		pthread_cond_wait(&q->not_full, &q->mu);
 	q->items[(q->head + q->len++) % QUEUE_CAP] = item;
-	pthread_cond_signal(&q->not_empty);
+	/* batch wake-ups: a context switch per item costs more than the item */
+	if (q->waiting && q->len >= q->wake_at)
+		pthread_cond_signal(&q->not_empty);
 	pthread_mutex_unlock(&q->mu);
 }
 
-/* Returns NULL once the queue is closed and empty. With a timeout, also
- * NULL when nothing arrived in time (*timed_out set). */
-static void *queue_pop(struct queue *q, const struct timespec *deadline, bool *timed_out)
+/*
+ * Takes up to max items (at least one) into out. Returns the number
+ * taken: 0 once the queue is closed and empty, or when deadline passed
+ * with nothing queued (*timed_out set then).
+ */
+static size_t queue_pop(struct queue *q, void **out, size_t max,
+                        const struct timespec *deadline, bool *timed_out)
 {
-	void *item = NULL;
+	size_t n = 0;
 
 	if (timed_out)
 		*timed_out = false;
 	pthread_mutex_lock(&q->mu);
-	while (q->len == 0 && !q->closed) {
-		if (deadline) {
-			if (pthread_cond_timedwait(&q->not_empty, &q->mu, deadline) == ETIMEDOUT &&
-			    q->len == 0) {
-				if (timed_out)
-					*timed_out = !q->closed;
-				break;
-			}
-		} else {
-			pthread_cond_wait(&q->not_empty, &q->mu);
+	while (q->len < q->wake_at && !q->closed) {
+		int rc;
+		q->waiting++;
+		rc = deadline ? pthread_cond_timedwait(&q->not_empty, &q->mu, deadline)
+		              : pthread_cond_wait(&q->not_empty, &q->mu);
+		q->waiting--;
+		if (rc == ETIMEDOUT) {
+			if (q->len == 0 && timed_out)
+				*timed_out = !q->closed;
+			break;
 		}
 	}
-	if (q->len > 0) {
-		item = q->items[q->head];
+	while (q->len > 0 && n < max) {
+		out[n++] = q->items[q->head];
 		q->head = (q->head + 1) % QUEUE_CAP;
 		q->len--;
-		pthread_cond_signal(&q->not_full);
 	}
+	if (n)
+		pthread_cond_broadcast(&q->not_full);
+	if (q->len >= q->wake_at && q->waiting)
+		pthread_cond_signal(&q->not_empty);  /* pass the baton */
 	pthread_mutex_unlock(&q->mu);
-	return item;
+	return n;
 }
 
 static void queue_close(struct queue *q)
@@ -265,13 +277,16 @@ out:
 static void *worker_main(void *arg)
 {
 	struct disc *d = arg;
-	char *path;
+	void *paths[16];
+	size_t n, i;
 
-	while ((path = queue_pop(&d->jobs, NULL, NULL)) != NULL) {
-		struct result *r = stopping(d) ? NULL : examine(d, path);
-		free(path);
-		if (r)
-			queue_push(&d->results, r);
+	while ((n = queue_pop(&d->jobs, paths, CL_ARRAY_LEN(paths), NULL, NULL)) > 0) {
+		for (i = 0; i < n; i++) {
+			struct result *r = stopping(d) ? NULL : examine(d, paths[i]);
+			free(paths[i]);
+			if (r)
+				queue_push(&d->results, r);
+		}
 	}
 	return NULL;
 }
@@ -430,45 +445,49 @@ static void *writer_main(void *arg)
 {
 	struct disc *d = arg;
 	struct timespec deadline, last = { 0 }, now;
-	struct result *r;
+	void *batch[64];
 	bool in_txn = false, timed_out;
-	long batch = 0;
+	long pending = 0;
+	size_t n, i;
 	int rc;
 
 	for (;;) {
 		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += BATCH_NSEC;
+		deadline.tv_nsec += BATCH_NSEC / 5;
 		if (deadline.tv_nsec >= 1000000000L) {
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000L;
 		}
-		r = queue_pop(&d->results, &deadline, &timed_out);
-		if ((r == NULL || batch >= BATCH_FILES) && in_txn) {
+		n = queue_pop(&d->results, batch, CL_ARRAY_LEN(batch), &deadline, &timed_out);
+		if ((n == 0 || pending >= BATCH_FILES) && in_txn) {
 			if ((rc = cl_store_commit(d->s)) != CL_OK && d->store_rc == CL_OK)
 				d->store_rc = rc;
 			in_txn = false;
-			batch = 0;
+			pending = 0;
 		}
-		if (r == NULL) {
+		if (n == 0) {
 			if (timed_out)
 				continue;
 			break;
 		}
-		if (d->store_rc == CL_OK) {
-			if (!in_txn) {
-				if ((rc = cl_store_begin(d->s)) != CL_OK)
+		for (i = 0; i < n; i++) {
+			struct result *r = batch[i];
+			if (d->store_rc == CL_OK) {
+				if (!in_txn) {
+					if ((rc = cl_store_begin(d->s)) != CL_OK)
+						d->store_rc = rc;
+					else
+						in_txn = true;
+				}
+				if (d->store_rc == CL_OK && (rc = record(d, r)) != CL_OK) {
 					d->store_rc = rc;
-				else
-					in_txn = true;
+					cl_store_rollback(d->s);
+					in_txn = false;
+				}
+				pending++;
 			}
-			if (d->store_rc == CL_OK && (rc = record(d, r)) != CL_OK) {
-				d->store_rc = rc;
-				cl_store_rollback(d->s);
-				in_txn = false;
-			}
-			batch++;
+			result_free(r);
 		}
-		result_free(r);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (d->o->progress && (now.tv_sec - last.tv_sec) * 1000000000L +
 		    (now.tv_nsec - last.tv_nsec) > 200000000L) {
@@ -564,6 +583,7 @@ static void enqueue_file(struct disc *d, const char *path)
 
 	if (!p)
 		return;
+	/* (jobs are handed to workers in small batches) */
 	d->walked++;
 	d->st->files++;
 	queue_push(&d->jobs, p);
@@ -751,8 +771,8 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 		nworkers = 64;
 	if ((rc = cl_store_run_begin(s, "discover-files", o->args, d.now, &d.run_id)) != CL_OK)
 		return rc;
-	queue_init(&d.jobs);
-	queue_init(&d.results);
+	queue_init(&d.jobs, 16);
+	queue_init(&d.results, 32);
 	if (!(workers = calloc((size_t)nworkers, sizeof *workers)) ||
 	    !(real = calloc(nroots ? nroots : 1, sizeof *real))) {
 		free(workers);

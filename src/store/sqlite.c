@@ -471,7 +471,7 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 			goto fail_msg;
 	}
 	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
-	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
+	    (rc = sq_exec(q, "PRAGMA cache_size=-16384")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
 		goto fail_msg;
 	if ((rc = sq_migrate(q, rdonly)) != CL_OK)

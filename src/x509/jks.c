@@ -16,7 +16,18 @@
  *  - The password (UTF-8) is turned into UTF-16BE code units like Java's
  *    char[]; a byte that is not valid UTF-8 counts as its Latin-1 value.
  *  - The digest sits right after the last entry (as Java reads it); bytes
- *    after the digest are ignored, as Java ignores them.
+ *    after the digest are ignored, as Java ignores them. With a password
+ *    the store is first walked without reporting to find the digest; if
+ *    that walk fails, the last 20 bytes are tried instead, so that an
+ *    authentic store with an entry we cannot skip still reports the
+ *    certificates before it (then CL_ERR_PARSE). A malformed store whose
+ *    digest does not match gives CL_ERR_PARSE, not CL_ERR_PASSWORD.
+ *  - Secret key entries (JCEKS tag 3) are skipped by walking the Java
+ *    serialization grammar: objects, class descriptors (also proxy),
+ *    strings, arrays, enums, classes, block data, references. TC_RESET,
+ *    TC_EXCEPTION and externalizable objects without block data are not
+ *    supported (CL_ERR_PARSE); nesting is limited to 32, handles to 512
+ *    and class hierarchies to 16.
  *  - Certificates whose type string is not "X.509" are skipped; the
  *    chain_index of the following certificates keeps their position.
  */
@@ -404,8 +415,8 @@ static int jser_classdesc(struct jser *s, int depth, uint32_t *out)
 		h->fields = s->c->p;
 		for (k = 0; k < nfields; k++)
 			if (jser_field_desc(s->c, s, &type) != CL_OK)
-				return jser_bad(s, s->why ? s->why :
-				                "serialized secret key: bad field descriptor");
+				return jser_bad(s, s->why ? s->why : "serialized secret key: "
+				                "truncated or bad field descriptor");
 		/* h may not move: the table is a fixed array */
 		h->fields_end = s->c->p;
 		break;
