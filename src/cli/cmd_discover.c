@@ -181,7 +181,7 @@ int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 		                      "problems", (json_int_t)st.problems,
 		                      "skipped", (json_int_t)st.skipped, "gone", (json_int_t)st.gone,
 		                      "interrupted", st.interrupted, "seconds", st.seconds);
-		json_dumpf(j, stdout, JSON_INDENT(2));
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 		putchar('\n');
 		json_decref(j);
 	} else {

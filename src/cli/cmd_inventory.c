@@ -386,10 +386,9 @@ int cl_cmd_show(struct cl_cli *cli, int argc, char **argv)
 			size_t i, n = 0;
 			n += (size_t)snprintf(pat, sizeof pat, "file:");
 			for (i = 0; esc[i] && n + 3 < sizeof pat; i++) {
-				if (strchr("*?[", esc[i])) {
-					pat[n++] = '[';
+				if (strchr("*?[\\", esc[i])) {
+					pat[n++] = '\\';
 					pat[n++] = esc[i];
-					pat[n++] = ']';
 				} else {
 					pat[n++] = esc[i];
 				}

@@ -178,6 +178,9 @@ struct disc {
 	int store_rc;           /* first store error; stops the writer */
 	volatile long walked;   /* files queued */
 	struct timespec t0;
+	/* targets with open file.* findings when the run started (sorted) */
+	char **open_targets;
+	size_t nopen, capopen;
 	/* visited (dev, ino) of files and directories */
 	struct devino *seen;
 	size_t nseen, capseen;
@@ -309,6 +312,44 @@ static void warn_file(struct disc *d, const char *where, const char *fmt, ...)
 	cl_log(CL_LOG_WARN, "%s: %s", where, msg);
 }
 
+static int collect_target(void *arg, const struct cl_finding_row *f)
+{
+	struct disc *d = arg;
+
+	if (d->nopen == d->capopen) {
+		size_t nc = d->capopen ? d->capopen * 2 : 64;
+		char **n = realloc(d->open_targets, nc * sizeof *n);
+		if (!n)
+			return CL_ERR_NOMEM;
+		d->open_targets = n;
+		d->capopen = nc;
+	}
+	if (!(d->open_targets[d->nopen] = strdup(f->target)))
+		return CL_ERR_NOMEM;
+	d->nopen++;
+	return CL_OK;
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Resolves the target's file.* findings not raised in this run. Only
+ * targets that had open findings when the run started can have any (the
+ * rest were all raised now), which saves a query per file.
+ */
+static int settle(struct disc *d, const char *target)
+{
+	const char *key = target;
+
+	if (!d->nopen || !bsearch(&key, d->open_targets, d->nopen, sizeof *d->open_targets,
+	                          strp_cmp))
+		return CL_OK;
+	return cl_store_finding_settle(d->s, d->run_id, "file.", target, d->now);
+}
+
 static int finding(struct disc *d, const char *rule, const char *sev, const char *target,
                  const char *fp, const char *msg)
 {
@@ -336,19 +377,19 @@ static int record(struct disc *d, struct result *r)
 		warn_file(d, r->where, "%s", msg);
 		if ((rc = finding(d, "file.unreadable", "warning", target, NULL, msg)) != CL_OK)
 			return rc;
-		return cl_store_finding_settle(d->s, d->run_id, "file.", target, d->now);
+		return settle(d, target);
 	case OUT_TOO_LARGE:
 		if (!r->looks_cert) {
 			st->skipped++;
 			return CL_OK;
 		}
 		st->problems++;
-		snprintf(msg, sizeof msg, "skipped: %lld bytes is larger than --max-file-size %zu",
+		snprintf(msg, sizeof msg, "too large, skipped: %lld bytes is more than --max-file-size %zu",
 		         (long long)r->size, d->o->max_file_size);
 		warn_file(d, r->where, "%s", msg);
 		if ((rc = finding(d, "file.too-large", "warning", target, NULL, msg)) != CL_OK)
 			return rc;
-		return cl_store_finding_settle(d->s, d->run_id, "file.", target, d->now);
+		return settle(d, target);
 	case OUT_READ:
 		break;
 	}
@@ -421,7 +462,7 @@ static int record(struct disc *d, struct result *r)
 			return rc;
 		st->gone += ngone;
 	}
-	return cl_store_finding_settle(d->s, d->run_id, "file.", target, d->now);
+	return settle(d, target);
 }
 
 static void progress(struct disc *d, bool final)
@@ -769,6 +810,13 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 		nworkers = 1;
 	if (nworkers > 64)
 		nworkers = 64;
+	{
+		struct cl_finding_filter ff = { .rule = "file.*", .target = "file:*" };
+		if ((rc = cl_store_findings(s, &ff, collect_target, &d)) != CL_OK)
+			return rc;
+		if (d.nopen)
+			qsort(d.open_targets, d.nopen, sizeof *d.open_targets, strp_cmp);
+	}
 	if ((rc = cl_store_run_begin(s, "discover-files", o->args, d.now, &d.run_id)) != CL_OK)
 		return rc;
 	queue_init(&d.jobs, 16);
@@ -816,7 +864,7 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 	                  "unreadable", (json_int_t)st->unreadable,
 	                  "problems", (json_int_t)st->problems, "skipped", (json_int_t)st->skipped,
 	                  "gone", (json_int_t)st->gone, "seconds", st->seconds);
-	sj = stats ? json_dumps(stats, JSON_COMPACT) : NULL;
+	sj = stats ? json_dumps(stats, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 	json_decref(stats);
 	if (d.store_rc == CL_OK || rc == CL_OK) {
 		int rc2 = cl_store_run_end(s, d.run_id, rc != CL_OK ? "failed" :
@@ -830,6 +878,9 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 	free(real);
 	free(workers);
 	free(d.seen);
+	for (r = 0; r < d.nopen; r++)
+		free(d.open_targets[r]);
+	free(d.open_targets);
 	queue_destroy(&d.jobs);
 	queue_destroy(&d.results);
 	return rc;

@@ -348,9 +348,17 @@ static int sq_migrate(struct sq_store *q, bool rdonly)
 			appid = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 	}
-	if (version > 0 && appid != CL_SQLITE_APP_ID)
+	if (version == 0 && appid == 0 &&
+	    sqlite3_prepare_v2(q->db, "SELECT count(*) FROM sqlite_master", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0)
+			appid = -1;  /* tables, but none of ours: someone else's database */
+		sqlite3_finalize(st);
+	}
+	if ((version > 0 || appid != 0) && appid != CL_SQLITE_APP_ID)
 		return cl_store_fail(&q->base, CL_ERR_SCHEMA,
-		                     "%s: an SQLite database, but not a certledger inventory", q->path);
+		                     "%s: an SQLite database, but not a certledger inventory; "
+		                     "refusing to touch it", q->path);
 	if (version > SQ_SCHEMA_VERSION)
 		return cl_store_fail(&q->base, CL_ERR_SCHEMA,
 		                     "%s: written by a newer certledger (schema version %d; this "
@@ -465,17 +473,18 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	                        fn_glob, NULL, NULL);
 	sqlite3_create_function(q->db, "san_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	                        fn_san_match, NULL, NULL);
+	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
+	    (rc = sq_exec(q, "PRAGMA cache_size=-16384")) != CL_OK ||
+	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
+		goto fail_msg;
+	/* checks the schema before anything is written (someone else's file) */
+	if ((rc = sq_migrate(q, rdonly)) != CL_OK)
+		goto fail_msg;
 	if (!rdonly) {
 		if ((rc = sq_exec(q, "PRAGMA journal_mode=WAL")) != CL_OK ||
 		    (rc = sq_exec(q, "PRAGMA synchronous=FULL")) != CL_OK)
 			goto fail_msg;
 	}
-	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
-	    (rc = sq_exec(q, "PRAGMA cache_size=-16384")) != CL_OK ||
-	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
-		goto fail_msg;
-	if ((rc = sq_migrate(q, rdonly)) != CL_OK)
-		goto fail_msg;
 	*out = &q->base;
 	return CL_OK;
 fail_msg:
@@ -733,7 +742,8 @@ static int cert_inherit(struct sq_store *q, int64_t cert_id, const char *fp, int
 		return sq_rc(q, src, "read location metadata");
 	}
 	if (!owner && !env && (!tags || !*tags)) {
-		sqlite3_reset(st);
+		sqlite3_reset(st);  /* invalidates the column pointers */
+		owner = env = tags = NULL;
 		if (!(st = sq_stmt(q, ST_PREV_CERT_META)))
 			return CL_ERR;
 		sqlite3_bind_int64(st, 1, place_id);
@@ -1437,7 +1447,7 @@ static void where_build(struct sq_where *w, const struct cl_filter *f)
 	if (f->min_bits > 0)
 		where_add(w, "c.key_bits>=?%d", param_i(w, f->min_bits));
 	if (f->max_bits > 0)
-		where_add(w, "c.key_bits<=?%d", param_i(w, f->max_bits));
+		where_add(w, "c.key_bits>0 AND c.key_bits<=?%d", param_i(w, f->max_bits));
 	if (f->self_signed != CL_ANY)
 		where_add(w, "c.self_signed=?%d", param_i(w, f->self_signed));
 	if (f->ca != CL_ANY)
