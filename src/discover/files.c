@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,17 @@
 #include "discover/files.h"
 
 #define QUEUE_CAP 1024
-#define BATCH_FILES 2000
+#define BATCH_WEIGHT 10000            /* files + certificates per transaction */
+#define MAX_INFLIGHT_CERTS 8192       /* parsed, not yet written */
 #define BATCH_NSEC 500000000L
 
 /* ---- bounded queue -------------------------------------------------------- */
 
 struct queue {
 	void *items[QUEUE_CAP];
+	size_t weights[QUEUE_CAP];
 	size_t head, len;
+	size_t weight, max_weight; /* e.g. certificates held: bounds memory */
 	size_t wake_at;        /* wake a waiting consumer once len reaches this */
 	int waiting;           /* consumers blocked in queue_pop */
 	bool closed;
@@ -35,10 +39,11 @@ struct queue {
 	pthread_cond_t not_empty, not_full;
 };
 
-static void queue_init(struct queue *q, size_t wake_at)
+static void queue_init(struct queue *q, size_t wake_at, size_t max_weight)
 {
 	memset(q, 0, sizeof *q);
 	q->wake_at = wake_at ? wake_at : 1;
+	q->max_weight = max_weight ? max_weight : SIZE_MAX;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->not_empty, NULL);
 	pthread_cond_init(&q->not_full, NULL);
@@ -51,12 +56,18 @@ static void queue_destroy(struct queue *q)
 	pthread_cond_destroy(&q->not_full);
 }
 
-static void queue_push(struct queue *q, void *item)
+/* Queues item; blocks while the queue is full or (unless empty) too heavy. */
+static void queue_push(struct queue *q, void *item, size_t weight)
 {
+	size_t slot;
+
 	pthread_mutex_lock(&q->mu);
-	while (q->len == QUEUE_CAP)
+	while (q->len == QUEUE_CAP || (q->len > 0 && q->weight + weight > q->max_weight))
 		pthread_cond_wait(&q->not_full, &q->mu);
-	q->items[(q->head + q->len++) % QUEUE_CAP] = item;
+	slot = (q->head + q->len++) % QUEUE_CAP;
+	q->items[slot] = item;
+	q->weights[slot] = weight;
+	q->weight += weight;
 	/* batch wake-ups: a context switch per item costs more than the item */
 	if (q->waiting && q->len >= q->wake_at)
 		pthread_cond_signal(&q->not_empty);
@@ -90,6 +101,7 @@ static size_t queue_pop(struct queue *q, void **out, size_t max,
 	}
 	while (q->len > 0 && n < max) {
 		out[n++] = q->items[q->head];
+		q->weight -= q->weights[q->head];
 		q->head = (q->head + 1) % QUEUE_CAP;
 		q->len--;
 	}
@@ -288,7 +300,7 @@ static void *worker_main(void *arg)
 			struct result *r = stopping(d) ? NULL : examine(d, paths[i]);
 			free(paths[i]);
 			if (r)
-				queue_push(&d->results, r);
+				queue_push(&d->results, r, 1 + r->lr.ncerts);
 		}
 	}
 	return NULL;
@@ -500,7 +512,7 @@ static void *writer_main(void *arg)
 			deadline.tv_nsec -= 1000000000L;
 		}
 		n = queue_pop(&d->results, batch, CL_ARRAY_LEN(batch), &deadline, &timed_out);
-		if ((n == 0 || pending >= BATCH_FILES) && in_txn) {
+		if (n == 0 && in_txn) {
 			if ((rc = cl_store_commit(d->s)) != CL_OK && d->store_rc == CL_OK)
 				d->store_rc = rc;
 			in_txn = false;
@@ -525,7 +537,13 @@ static void *writer_main(void *arg)
 					cl_store_rollback(d->s);
 					in_txn = false;
 				}
-				pending++;
+				pending += 1 + (long)r->lr.ncerts;
+				if (in_txn && pending >= BATCH_WEIGHT) {
+					if ((rc = cl_store_commit(d->s)) != CL_OK && d->store_rc == CL_OK)
+						d->store_rc = rc;
+					in_txn = false;
+					pending = 0;
+				}
 			}
 			result_free(r);
 		}
@@ -615,7 +633,7 @@ static void report_dir_error(struct disc *d, const char *path, int err)
 	struct result *r = result_new(path, OUT_DIR_ERROR, err);
 
 	if (r)
-		queue_push(&d->results, r);
+		queue_push(&d->results, r, 1);
 }
 
 static void enqueue_file(struct disc *d, const char *path)
@@ -627,7 +645,7 @@ static void enqueue_file(struct disc *d, const char *path)
 	/* (jobs are handed to workers in small batches) */
 	d->walked++;
 	d->st->files++;
-	queue_push(&d->jobs, p);
+	queue_push(&d->jobs, p, 1);
 }
 
 struct dirent_stack {
@@ -819,8 +837,8 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 	}
 	if ((rc = cl_store_run_begin(s, "discover-files", o->args, d.now, &d.run_id)) != CL_OK)
 		return rc;
-	queue_init(&d.jobs, 16);
-	queue_init(&d.results, 32);
+	queue_init(&d.jobs, 16, 0);
+	queue_init(&d.results, 32, MAX_INFLIGHT_CERTS);
 	if (!(workers = calloc((size_t)nworkers, sizeof *workers)) ||
 	    !(real = calloc(nroots ? nroots : 1, sizeof *real))) {
 		free(workers);
