@@ -21,7 +21,7 @@
 #include "discover/files.h"
 
 #define QUEUE_CAP 1024
-#define BATCH_WEIGHT 10000            /* files + certificates per transaction */
+#define BATCH_WEIGHT 50000            /* files + certificates per transaction */
 #define MAX_INFLIGHT_CERTS 8192       /* parsed, not yet written */
 #define BATCH_NSEC 500000000L
 
@@ -56,6 +56,13 @@ static void queue_destroy(struct queue *q)
 	pthread_cond_destroy(&q->not_full);
 }
 
+/* Worth waking a consumer: enough items, or heavy enough that producers
+ * may be about to block on the weight limit. */
+static bool queue_ready(const struct queue *q)
+{
+	return q->len >= q->wake_at || (q->len > 0 && q->weight >= q->max_weight / 2);
+}
+
 /* Queues item; blocks while the queue is full or (unless empty) too heavy. */
 static void queue_push(struct queue *q, void *item, size_t weight)
 {
@@ -69,7 +76,7 @@ static void queue_push(struct queue *q, void *item, size_t weight)
 	q->weights[slot] = weight;
 	q->weight += weight;
 	/* batch wake-ups: a context switch per item costs more than the item */
-	if (q->waiting && q->len >= q->wake_at)
+	if (q->waiting && queue_ready(q))
 		pthread_cond_signal(&q->not_empty);
 	pthread_mutex_unlock(&q->mu);
 }
@@ -87,7 +94,7 @@ static size_t queue_pop(struct queue *q, void **out, size_t max,
 	if (timed_out)
 		*timed_out = false;
 	pthread_mutex_lock(&q->mu);
-	while (q->len < q->wake_at && !q->closed) {
+	while (!queue_ready(q) && !q->closed) {
 		int rc;
 		q->waiting++;
 		rc = deadline ? pthread_cond_timedwait(&q->not_empty, &q->mu, deadline)
@@ -107,7 +114,7 @@ static size_t queue_pop(struct queue *q, void **out, size_t max,
 	}
 	if (n)
 		pthread_cond_broadcast(&q->not_full);
-	if (q->len >= q->wake_at && q->waiting)
+	if (q->waiting && queue_ready(q))
 		pthread_cond_signal(&q->not_empty);  /* pass the baton */
 	pthread_mutex_unlock(&q->mu);
 	return n;
@@ -293,6 +300,8 @@ static void *worker_main(void *arg)
 {
 	struct disc *d = arg;
 	void *paths[16];
+
+	pthread_setname_np(pthread_self(), "cl-parse");
 	size_t n, i;
 
 	while ((n = queue_pop(&d->jobs, paths, CL_ARRAY_LEN(paths), NULL, NULL)) > 0) {
@@ -498,6 +507,8 @@ static void *writer_main(void *arg)
 {
 	struct disc *d = arg;
 	struct timespec deadline, last = { 0 }, now;
+
+	pthread_setname_np(pthread_self(), "cl-write");
 	void *batch[64];
 	bool in_txn = false, timed_out;
 	long pending = 0;

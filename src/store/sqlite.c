@@ -82,7 +82,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" OR c.tags<>'') ORDER BY s.last_seen DESC, c.not_before DESC LIMIT 1",
 	[ST_CERT_SET_META] = "UPDATE certs SET owner=?2, environment=?3, tags=?4 WHERE id=?1",
 	[ST_EVENT_INSERT] =
-	"INSERT INTO events(ts,type,fp,location,actor,detail) VALUES(?1,?2,?3,?4,?5,?6)",
+	"INSERT INTO events(ts,type,fp,cert_id,location,actor,detail)"
+	" VALUES(?1,?2,?3,(SELECT id FROM certs WHERE fp=?3),?4,?5,?6)",
 	[ST_STALE_SIGHTINGS] =
 	"SELECT s.cert_id, c.fp FROM sightings s JOIN certs c ON c.id=s.cert_id"
 	" WHERE s.place_id=?1 AND s.state='present' AND s.last_run<>?2",
@@ -474,7 +475,7 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	sqlite3_create_function(q->db, "san_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	                        fn_san_match, NULL, NULL);
 	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
-	    (rc = sq_exec(q, "PRAGMA cache_size=-16384")) != CL_OK ||
+	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
 		goto fail_msg;
 	/* checks the schema before anything is written (someone else's file) */
@@ -2182,7 +2183,8 @@ static int sq_events(struct cl_store *s, const struct cl_event_filter *f,
 	cl_buf_init(&w.sql, 1 << 16);
 	where_add(&w, "ts>=?%d", param_i(&w, f->since));
 	if (f->fp_prefix)
-		where_add(&w, "fp GLOB ?%d", param_s(&w, hex_prefix(&w, f->fp_prefix)));
+		where_add(&w, "cert_id IN (SELECT id FROM certs WHERE fp GLOB ?%d)",
+		          param_s(&w, hex_prefix(&w, f->fp_prefix)));
 	if (f->location)
 		where_add(&w, "cl_glob(?%d, location)", param_s(&w, loc_pattern(&w, f->location)));
 	if (f->type)

@@ -175,15 +175,16 @@ static int strv_add(struct parse *ps, struct cl_strv *sv, char *s)
 	return CL_OK;
 }
 
-/* A comma-joined string growing in the arena. */
+/* A string growing in the arena (old copies are left behind). */
 struct join {
 	char *s;
 	size_t len, cap;
 };
 
-static int join_add(struct parse *ps, struct join *j, const char *item)
+/* Appends item. Returns CL_OK or CL_ERR_NOMEM. */
+static int cat(struct parse *ps, struct join *j, const char *item)
 {
-	size_t n = strlen(item), need = j->len + n + 2, cap;
+	size_t n = strlen(item), need = j->len + n + 1, cap;
 	char *s;
 
 	if (need > j->cap) {
@@ -197,12 +198,17 @@ static int join_add(struct parse *ps, struct join *j, const char *item)
 		j->s = s;
 		j->cap = cap;
 	}
-	if (j->len > 0)
-		j->s[j->len++] = ',';
-	memcpy(j->s + j->len, item, n);
+	memcpy(j->s + j->len, item, n + 1);
 	j->len += n;
-	j->s[j->len] = '\0';
 	return CL_OK;
+}
+
+/* Appends item to a comma-separated list. */
+static int join_add(struct parse *ps, struct join *j, const char *item)
+{
+	if (j->len > 0 && cat(ps, j, ",") != CL_OK)
+		return CL_ERR_NOMEM;
+	return cat(ps, j, item);
 }
 
 /* ---- small DER helpers ---- */
@@ -330,21 +336,29 @@ static int oid_nid(const unsigned char *p, size_t n)
 	return nid;
 }
 
-/* prefix + dotted form through OpenSSL, for arcs wider than 64 bits. */
+/*
+ * prefix + dotted form through OpenSSL, for arcs wider than 64 bits. When
+ * OpenSSL declines too (absurdly long arcs), "#" and the hex of the OID
+ * content stand in for it.
+ */
 static char *oid_dotted_ossl(struct parse *ps, const char *prefix,
                              const unsigned char *p, size_t n)
 {
 	ASN1_OBJECT *obj = oid_obj(p, n);
 	size_t pl = strlen(prefix);
-	char *s = NULL;
+	char *s = NULL, *hp;
 	int len;
 
-	if (obj != NULL && (len = OBJ_obj2txt(NULL, 0, obj, 1)) > 0 &&
-	    (s = ar_alloc(ps, pl + (size_t)len + 1)) != NULL) {
-		memcpy(s, prefix, pl);
-		OBJ_obj2txt(s + pl, len + 1, obj, 1);
+	if (obj != NULL && (len = OBJ_obj2txt(NULL, 0, obj, 1)) > 0) {
+		if ((s = ar_alloc(ps, pl + (size_t)len + 1)) != NULL) {
+			memcpy(s, prefix, pl);
+			if (OBJ_obj2txt(s + pl, len + 1, obj, 1) != len)
+				s = NULL;
+		}
 	}
 	ASN1_OBJECT_free(obj);
+	if (s == NULL && (hp = ar_hex(ps, "#", p, n)) != NULL)
+		s = ar_text(ps, prefix, hp, strlen(hp));
 	return s;
 }
 
@@ -637,52 +651,50 @@ static int name_fallback(struct parse *ps, const char *prefix, const struct cl_t
                          char **str, char **cn)
 {
 	static const unsigned char cn_oid[] = { 0x55, 0x04, 0x03 };
-	const struct cl_tlv *last_cn = NULL;
-	struct cl_tlv rdns[64], set, seq, oid, val, cn_val;
+	struct cl_tlv *rdns, set, seq, oid, val, cn_val = { 0 };
 	struct join j = { 0 };
 	struct cl_der d, rdn, atv;
-	size_t nrdn = 0, i, pl = strlen(prefix);
-	char *type, *item;
-	bool first;
+	size_t nrdn = 0, i, cn_rdn = 0;
+	bool have_cn = false, first;
+	const char *sep;
+	char *type, *hex;
 
-	/* RFC 4514 lists the RDNs last first: collect them (bounded) */
+	/* RFC 4514 writes the last RDN first: index them */
 	cl_der_enter(t, &d);
 	while (cl_der_left(&d) > 0 && cl_der_next(&d, &set) == CL_OK)
-		if (nrdn < CL_ARRAY_LEN(rdns))
-			rdns[nrdn++] = set;
-	if (join_add(ps, &j, prefix) != CL_OK)
+		nrdn++;
+	if ((rdns = ar_alloc(ps, (nrdn ? nrdn : 1) * sizeof *rdns)) == NULL)
 		return CL_ERR_NOMEM;
-	j.len = pl;   /* join_add adds no comma to an empty string */
+	cl_der_enter(t, &d);
+	for (i = 0; i < nrdn; i++)
+		(void)cl_der_next(&d, &rdns[i]);
+	if (cat(ps, &j, prefix) != CL_OK)
+		return CL_ERR_NOMEM;
 	for (i = nrdn; i-- > 0; ) {
 		cl_der_enter(&rdns[i], &rdn);
-		first = true;
-		while (cl_der_left(&rdn) > 0 && cl_der_next(&rdn, &seq) == CL_OK) {
+		for (first = true; cl_der_left(&rdn) > 0 && cl_der_next(&rdn, &seq) == CL_OK;
+		     first = false) {
 			cl_der_enter(&seq, &atv);
 			if (cl_der_next(&atv, &oid) != CL_OK || cl_der_next(&atv, &val) != CL_OK)
-				continue;   /* walk_name() made sure this does not happen */
+				continue;   /* walk_name() already rejected this */
 			if (oid.len == sizeof cn_oid && memcmp(oid.val, cn_oid, oid.len) == 0 &&
-			    last_cn == NULL) {
+			    (!have_cn || cn_rdn == i)) {   /* the last CN in DER order */
 				cn_val = val;
-				last_cn = &cn_val;
+				cn_rdn = i;
+				have_cn = true;
 			}
+			sep = !first ? "+" : i + 1 < nrdn ? "," : "";   /* '+': multi-valued RDN */
 			if ((type = oid_name(ps, oid.val, oid.len, false)) == NULL ||
-			    (item = ar_hex(ps, "", val.raw, val.raw_len)) == NULL)
+			    (hex = ar_hex(ps, "=#", val.raw, val.raw_len)) == NULL ||
+			    cat(ps, &j, sep) != CL_OK || cat(ps, &j, type) != CL_OK ||
+			    cat(ps, &j, hex) != CL_OK)
 				return CL_ERR_NOMEM;
-			if (j.len > pl && (join_add(ps, &j, "") != CL_OK))
-				return CL_ERR_NOMEM;
-			if (!first)   /* multi-valued RDN: '+' instead of the ',' just added */
-				j.s[j.len - 1] = '+';
-			j.len -= j.len > pl ? 0 : 0;
-			if (join_raw(ps, &j, type) != CL_OK || join_raw(ps, &j, "=#") != CL_OK ||
-			    join_raw(ps, &j, item) != CL_OK)
-				return CL_ERR_NOMEM;
-			first = false;
 		}
 	}
 	*str = j.s;
 	if (cn == NULL)
 		return CL_OK;
-	*cn = last_cn != NULL ? ar_text(ps, "", last_cn->val, last_cn->len) : ar_strndup(ps, "", 0);
+	*cn = have_cn ? ar_text(ps, "", cn_val.val, cn_val.len) : ar_strndup(ps, "", 0);
 	return *cn != NULL ? CL_OK : CL_ERR_NOMEM;
 }
 
@@ -715,11 +727,10 @@ static int name_fmt(struct parse *ps, const char *prefix, const struct cl_tlv *t
 	}
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		goto out;
+	/* when a value cannot be printed, e.g. a BMPString of odd length */
 	if (X509_NAME_print_ex(bio, nm, 0, NAME_FLAGS) < 0) {
-		/* e.g. a BMPString of odd length: dump every value as #hex */
-		if (BIO_reset(bio) != 1 ||
-		    X509_NAME_print_ex(bio, nm, 0, XN_FLAG_RFC2253 | ASN1_STRFLGS_DUMP_ALL) < 0)
-			goto out;
+		rc = name_fallback(ps, prefix, t, str, cn);
+		goto out;
 	}
 	if ((dlen = BIO_get_mem_data(bio, &data)) < 0 ||
 	    (*str = ar_text(ps, prefix, data, (size_t)dlen)) == NULL)
@@ -749,6 +760,91 @@ out:
 	BIO_free(bio);
 	X509_NAME_free(nm);
 	return rc;
+}
+
+/*
+ * Issuer names repeat: most certificates of a tree share a few issuers,
+ * and formatting a Name is most of the cost of a parse. Each thread keeps
+ * the last few formatted issuers, keyed by their DER.
+ */
+#define NAME_CACHE_SLOTS 8
+#define NAME_CACHE_MAX_DER 1024
+
+struct name_cache {
+	struct {
+		unsigned char der[NAME_CACHE_MAX_DER];
+		size_t der_len;   /* 0 = empty slot */
+		char *str, *cn;
+	} slot[NAME_CACHE_SLOTS];
+	unsigned next;
+};
+
+static pthread_key_t name_cache_key;
+static pthread_once_t name_cache_once = PTHREAD_ONCE_INIT;
+
+static void name_cache_free(void *arg)
+{
+	struct name_cache *nc = arg;
+	unsigned i;
+
+	for (i = 0; nc && i < NAME_CACHE_SLOTS; i++) {
+		free(nc->slot[i].str);
+		free(nc->slot[i].cn);
+	}
+	free(nc);
+}
+
+static void name_cache_init(void)
+{
+	(void)pthread_key_create(&name_cache_key, name_cache_free);
+}
+
+static struct name_cache *name_cache_get(void)
+{
+	struct name_cache *nc;
+
+	if (pthread_once(&name_cache_once, name_cache_init) != 0)
+		return NULL;
+	if ((nc = pthread_getspecific(name_cache_key)) == NULL &&
+	    (nc = calloc(1, sizeof *nc)) != NULL && pthread_setspecific(name_cache_key, nc) != 0) {
+		free(nc);
+		nc = NULL;
+	}
+	return nc;
+}
+
+/* name_fmt for names that repeat across certificates (issuers). */
+static int name_fmt_cached(struct parse *ps, const struct cl_tlv *t, char **str, char **cn)
+{
+	struct name_cache *nc = t->raw_len <= NAME_CACHE_MAX_DER ? name_cache_get() : NULL;
+	unsigned i;
+	int rc;
+
+	for (i = 0; nc && i < NAME_CACHE_SLOTS; i++) {
+		if (nc->slot[i].der_len == t->raw_len &&
+		    memcmp(nc->slot[i].der, t->raw, t->raw_len) == 0) {
+			*str = ar_text(ps, "", nc->slot[i].str, strlen(nc->slot[i].str));
+			*cn = ar_text(ps, "", nc->slot[i].cn, strlen(nc->slot[i].cn));
+			return *str && *cn ? CL_OK : CL_ERR_NOMEM;
+		}
+	}
+	if ((rc = name_fmt(ps, "", t, str, cn)) != CL_OK || !nc)
+		return rc;
+	i = nc->next++ % NAME_CACHE_SLOTS;
+	free(nc->slot[i].str);
+	free(nc->slot[i].cn);
+	nc->slot[i].str = strdup(*str);
+	nc->slot[i].cn = strdup(*cn);
+	if (nc->slot[i].str && nc->slot[i].cn) {
+		memcpy(nc->slot[i].der, t->raw, t->raw_len);
+		nc->slot[i].der_len = t->raw_len;
+	} else {
+		free(nc->slot[i].str);
+		free(nc->slot[i].cn);
+		nc->slot[i].str = nc->slot[i].cn = NULL;
+		nc->slot[i].der_len = 0;
+	}
+	return CL_OK;
 }
 
 /* ---- public key ---- */
@@ -1346,7 +1442,7 @@ static int extract(struct parse *ps, const unsigned char *der, size_t len,
 	if ((c->serial = ar_hex(ps, "", sp, sn)) == NULL)
 		return CL_ERR_NOMEM;
 	if ((rc = name_fmt(ps, "", &pt->subject, &c->subject, &c->subject_cn)) != CL_OK ||
-	    (rc = name_fmt(ps, "", &pt->issuer, &c->issuer, &c->issuer_cn)) != CL_OK)
+	    (rc = name_fmt_cached(ps, &pt->issuer, &c->issuer, &c->issuer_cn)) != CL_OK)
 		return rc;
 	c->not_before = pt->not_before;
 	c->not_after = pt->not_after;

@@ -73,6 +73,10 @@ struct cl_cert {
 /*
  * Parses exactly one DER certificate occupying der[0..len). Trailing bytes
  * are an error (callers split containers first, see cl_der_elem_len).
+ * The structure is checked strictly; extension values are not: a known
+ * extension whose value is malformed is ignored (fields stay "absent"),
+ * for a repeated extension the first one wins, and extensions are read
+ * whatever the version.
  * Returns CL_OK and a new certificate in *out (free with cl_cert_free),
  * CL_ERR_PARSE with *why set to a static reason ("truncated",
  * "bad validity time", ...) when why is not NULL, or CL_ERR_NOMEM.
