@@ -1450,6 +1450,19 @@ static int extract(struct parse *ps, const unsigned char *der, size_t len,
 		return rc;
 	if ((c->sig_alg = oid_name(ps, pt->sig_oid.val, pt->sig_oid.len, true)) == NULL)
 		return CL_ERR_NOMEM;
+	if (c->sig_alg[0] >= '0' && c->sig_alg[0] <= '9') {
+		/* post-quantum signatures share their OIDs with the key algorithms */
+		size_t k;
+		for (k = 0; k < CL_ARRAY_LEN(key_algs); k++) {
+			if (strcmp(key_algs[k].oid, c->sig_alg) == 0 &&
+			    strncmp(key_algs[k].oid, "2.16.840.1.101.3.4.3.", 21) == 0) {
+				if ((c->sig_alg = ar_strndup(ps, key_algs[k].name,
+				                             strlen(key_algs[k].name))) == NULL)
+					return CL_ERR_NOMEM;
+				break;
+			}
+		}
+	}
 	c->path_len = -1;
 	if (pt->exts.raw != NULL && (rc = parse_exts(ps, &pt->exts)) != CL_OK)
 		return rc;

@@ -442,6 +442,9 @@ static void diff_one(const char *name)
 		snprintf(a, sizeof a, "%s", OBJ_nid2ln(nid));
 	else
 		ossl_oid(obj, a, sizeof a);
+	/* OpenSSL 3.0 has no names for the post-quantum OIDs; the model does */
+	if (strcmp(a, "2.16.840.1.101.3.4.3.18") == 0)
+		snprintf(a, sizeof a, "ML-DSA-65");
 	assert_string_equal(c->sig_alg, a);
 
 	bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
@@ -609,8 +612,7 @@ static void test_key_types(void **state)
 	expect_key("x25519.der", "X25519", "1.3.101.110", 253, NULL, "ecdsa-with-SHA256");
 	expect_key("x448.der", "X448", "1.3.101.111", 448, NULL, "ecdsa-with-SHA256");
 	expect_key("dsa.der", "DSA", "1.2.840.10040.4.1", 2048, NULL, "dsa_with_SHA256");
-	expect_key("pq.der", "ML-DSA-65", "2.16.840.1.101.3.4.3.18", 0, NULL,
-	           "2.16.840.1.101.3.4.3.18");
+	expect_key("pq.der", "ML-DSA-65", "2.16.840.1.101.3.4.3.18", 0, NULL, "ML-DSA-65");
 }
 
 static void test_sans_and_names(void **state)
