@@ -36,6 +36,8 @@ const char *cl_strerror(int rc)
 }
 
 static void log_emit(enum cl_log_level lvl, const char *fmt, va_list ap, const char *suffix)
+	__attribute__((format(printf, 2, 0)));
+static void log_emit(enum cl_log_level lvl, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[2048];
 	int n, saved = errno;
