@@ -2,7 +2,7 @@
 # test.sh - install what is missing, build, and run the whole test suite:
 # unit and end-to-end tests (ctest), the same under ASan+UBSan, a short
 # libFuzzer run of every fuzz target, and valgrind on the CLI paths.
-# FUZZ_SECONDS (default 20) sets the fuzzing time per target.
+# FUZZ_SECONDS (default 60) sets the fuzzing time per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -13,7 +13,8 @@ rm -rf "$CL_TEST_TMP"; mkdir -p "$CL_TEST_TMP"; chmod 1777 "$CL_TEST_TMP"
 echo "== build and test (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" >/dev/null
-(cd build && ctest --output-on-failure -j"$jobs")
+(cd build && ctest --output-on-failure -j"$jobs") | tee "$CL_TEST_TMP/ctest.log"
+ntests=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$CL_TEST_TMP/ctest.log")
 
 echo "== build and test under ASan+UBSan"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCL_SANITIZE=ON >/dev/null
@@ -21,14 +22,16 @@ cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-20}s per target)"
+echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-60}s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCL_FUZZ=ON -DCL_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
+nfuzz=0
 for f in build-fuzz/tests/fuzz/fuzz_*; do
+	nfuzz=$((nfuzz + 1))
 	name=$(basename "$f")
 	work=$(mktemp -d)
 	cp -r "tests/fuzz/corpus/$name/." "$work/"
-	"$f" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+	"$f" -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=0 "$work" 2>"$work.log" ||
 		{ tail -50 "$work.log"; echo "fuzz target $name failed"; exit 1; }
 	echo "$name: $(grep -c . <(ls "$work")) corpus inputs, no crash"
@@ -37,4 +40,5 @@ done
 
 echo "== valgrind on the CLI"
 bash tests/valgrind.sh build/certledger
-echo "all test stages passed"
+# unit + e2e + corpus replays twice (plain and sanitized), fuzz targets, valgrind
+echo "all stages: $((2 * ntests + nfuzz + 1)) passed, 0 failed"
