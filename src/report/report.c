@@ -47,16 +47,6 @@ void cl_csv_field(FILE *out, const char *s, bool first)
 	fputc('"', out);
 }
 
-static json_t *strv_json(const struct cl_strv *v)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < v->n; i++)
-		json_array_append_new(a, json_string(v->v[i]));
-	return a;
-}
-
 /* Comma separated list → JSON array (NULL → empty array). */
 static json_t *csv_json(const char *s)
 {
@@ -71,58 +61,106 @@ static json_t *csv_json(const char *s)
 	return a;
 }
 
-static json_t *time_json(int64_t t)
-{
-	char buf[40];
-
-	return json_string(cl_time_fmt(buf, sizeof buf, t));
-}
-
 static json_t *str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
+}
+
+/*
+ * Builders for the hot path (ls of tens of thousands of rows): keys are
+ * literals and values come from the model, which only holds valid UTF-8
+ * (names and paths are escaped on the way in), so jansson's checks are
+ * skipped.
+ */
+static void put(json_t *o, const char *k, json_t *v)
+{
+	json_object_set_new_nocheck(o, k, v ? v : json_null());
+}
+
+static json_t *str_nc(const char *s)
+{
+	return s ? json_stringn_nocheck(s, strlen(s)) : json_null();
+}
+
+static json_t *strv_nc(const struct cl_strv *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < v->n; i++)
+		json_array_append_new(a, str_nc(v->v[i]));
+	return a;
+}
+
+static json_t *time_nc(int64_t t)
+{
+	char buf[40];
+
+	cl_time_fmt(buf, sizeof buf, t);
+	return json_stringn_nocheck(buf, strlen(buf));
 }
 
 json_t *cl_report_cert_json(const struct cl_inv_row *row, int64_t now)
 {
 	const struct cl_cert *c = row->c;
 	char fp[65], spki[65];
-	json_t *o, *locs = json_array();
+	json_t *o = json_object(), *locs = json_array();
 	size_t i;
 
+	if (!o || !locs) {
+		json_decref(o);
+		json_decref(locs);
+		return NULL;
+	}
 	cl_hex(fp, c->fp, CL_SHA256_LEN);
 	cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
+	put(o, "fingerprint_sha256", json_stringn_nocheck(fp, 64));
+	put(o, "serial", str_nc(c->serial));
+	put(o, "subject", str_nc(c->subject));
+	put(o, "subject_cn", str_nc(c->subject_cn));
+	put(o, "issuer", str_nc(c->issuer));
+	put(o, "issuer_cn", str_nc(c->issuer_cn));
+	put(o, "sans", strv_nc(&c->sans));
+	put(o, "not_before", time_nc(c->not_before));
+	put(o, "not_after", time_nc(c->not_after));
+	put(o, "days_left", json_integer(cl_cert_days_left(c, now)));
+	put(o, "validity_days", json_integer(cl_cert_validity_days(c->not_before, c->not_after)));
+	put(o, "key_type", str_nc(c->key_type));
+	put(o, "key_oid", str_nc(c->key_oid));
+	put(o, "key_bits", c->key_bits > 0 ? json_integer(c->key_bits) : json_null());
+	put(o, "curve", str_nc(c->curve));
+	put(o, "sig_alg", str_nc(c->sig_alg));
+	put(o, "is_ca", json_boolean(c->is_ca));
+	put(o, "path_len", c->path_len >= 0 ? json_integer(c->path_len) : json_null());
+	put(o, "self_signed", json_boolean(c->self_signed));
+	put(o, "key_usage", csv_json(c->key_usage));
+	put(o, "eku", csv_json(c->eku));
+	put(o, "ski", str_nc(c->ski));
+	put(o, "aki", str_nc(c->aki));
+	put(o, "ocsp_urls", strv_nc(&c->ocsp));
+	put(o, "crl_urls", strv_nc(&c->crl));
+	put(o, "ca_issuers_urls", strv_nc(&c->ca_issuers));
+	put(o, "sct_count", json_integer(c->sct_count));
+	put(o, "spki_sha256", json_stringn_nocheck(spki, 64));
+	put(o, "version", json_integer(c->version));
+	put(o, "owner", str_nc(row->owner));
+	put(o, "environment", str_nc(row->environment));
+	put(o, "tags", strv_nc(row->tags));
+	put(o, "first_seen", time_nc(row->first_seen));
 	for (i = 0; i < row->nlocs; i++) {
 		const struct cl_loc_row *l = &row->locs[i];
-		json_array_append_new(locs, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "kind", l->kind,
-		                                      "where", l->where, "state", l->state,
-		                                      "first_seen", time_json(l->first_seen),
-		                                      "last_seen", time_json(l->last_seen),
-		                                      "detail", str_or_null(l->detail)));
+		json_t *lo = json_object();
+		if (!lo)
+			break;
+		put(lo, "kind", str_nc(l->kind));
+		put(lo, "where", str_nc(l->where));
+		put(lo, "state", str_nc(l->state));
+		put(lo, "first_seen", time_nc(l->first_seen));
+		put(lo, "last_seen", time_nc(l->last_seen));
+		put(lo, "detail", str_nc(l->detail));
+		json_array_append_new(locs, lo);
 	}
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:s,s:s,s:o,s:o,s:s,"
-	              "s:b,s:o,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:s,s:i,s:o,s:o,s:o,s:o,s:o}",
-	              "fingerprint_sha256", fp, "serial", c->serial, "subject", c->subject,
-	              "subject_cn", c->subject_cn, "issuer", c->issuer, "issuer_cn", c->issuer_cn,
-	              "sans", strv_json(&c->sans),
-	              "not_before", time_json(c->not_before), "not_after", time_json(c->not_after),
-	              "days_left", (json_int_t)cl_cert_days_left(c, now),
-	              "validity_days", (json_int_t)cl_cert_validity_days(c->not_before, c->not_after),
-	              "key_type", c->key_type, "key_oid", c->key_oid,
-	              "key_bits", c->key_bits > 0 ? json_integer(c->key_bits) : json_null(),
-	              "curve", str_or_null(c->curve), "sig_alg", c->sig_alg,
-	              "is_ca", c->is_ca,
-	              "path_len", c->path_len >= 0 ? json_integer(c->path_len) : json_null(),
-	              "self_signed", c->self_signed,
-	              "key_usage", csv_json(c->key_usage), "eku", csv_json(c->eku),
-	              "ski", str_or_null(c->ski), "aki", str_or_null(c->aki),
-	              "ocsp_urls", strv_json(&c->ocsp), "crl_urls", strv_json(&c->crl),
-	              "ca_issuers_urls", strv_json(&c->ca_issuers),
-	              "sct_count", c->sct_count, "spki_sha256", spki, "version", c->version,
-	              "owner", str_or_null(row->owner),
-	              "environment", str_or_null(row->environment),
-	              "tags", strv_json(row->tags), "first_seen", time_json(row->first_seen),
-	              "locations", locs);
+	put(o, "locations", locs);
 	return o;
 }
 
@@ -206,13 +244,25 @@ int cl_report_cert(void *arg, const struct cl_inv_row *row)
 	switch (w->fmt) {
 	case CL_FMT_JSON: {
 		json_t *o = cl_report_cert_json(row, w->now);
-		char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII * 0) : NULL;
-		json_decref(o);
-		if (!s)
+		size_t n;
+		if (!o)
 			return CL_ERR_NOMEM;
+		/* one buffer for all rows and one fwrite per row: jansson's
+		 * FILE output writes token by token */
+		while ((n = json_dumpb(o, w->buf, w->bufcap, JSON_COMPACT)) > w->bufcap) {
+			char *grown = realloc(w->buf, n * 2);
+			if (!grown) {
+				json_decref(o);
+				return CL_ERR_NOMEM;
+			}
+			w->buf = grown;
+			w->bufcap = n * 2;
+		}
+		json_decref(o);
+		if (n == 0)
+			return CL_ERR;
 		fputs(w->rows ? ",\n" : "\n", w->out);
-		fputs(s, w->out);
-		free(s);
+		fwrite(w->buf, 1, n, w->out);
 		break;
 	}
 	case CL_FMT_CSV:
@@ -293,6 +343,9 @@ void cl_report_certs_end(struct cl_writer *w)
 	if (w->fmt == CL_FMT_JSON)
 		fputs(w->rows ? "\n]\n" : "]\n", w->out);
 	fflush(w->out);
+	free(w->buf);
+	w->buf = NULL;
+	w->bufcap = 0;
 }
 
 /* ---- events ---------------------------------------------------------------- */

@@ -20,6 +20,8 @@ struct cl_writer {
 	bool tty;      /* truncate wide table cells */
 	int64_t now;   /* for days_left */
 	long rows;     /* rows written so far */
+	char *buf;     /* JSON encoding buffer, reused across rows */
+	size_t bufcap;
 };
 
 void cl_writer_init(struct cl_writer *w, FILE *out, enum cl_format fmt, int64_t now);

@@ -48,8 +48,6 @@ enum sq_stmt {
 	ST_FINDING_REFRESH,
 	ST_FINDING_STALE,
 	ST_FINDING_RESOLVE,
-	ST_LOCS_OF_CERT,
-	ST_LOCS_OF_CERT_PRESENT,
 	ST_COUNT
 };
 
@@ -110,14 +108,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	"SELECT id, rule, fp FROM findings WHERE target=?1 AND resolved_at IS NULL"
 	" AND substr(rule,1,length(?2))=?2 AND last_run<>?3",
 	[ST_FINDING_RESOLVE] = "UPDATE findings SET resolved_at=?2 WHERE id=?1",
-	[ST_LOCS_OF_CERT] =
-	"SELECT p.kind, p.loc, s.state, s.detail, s.first_seen, s.last_seen FROM sightings s"
-	" JOIN places p ON p.id=s.place_id WHERE s.cert_id=?1"
-	" AND (?2 IS NULL OR cl_glob(?2, p.kind||':'||p.loc)) ORDER BY s.state DESC, p.kind, p.loc",
-	[ST_LOCS_OF_CERT_PRESENT] =
-	"SELECT p.kind, p.loc, s.state, s.detail, s.first_seen, s.last_seen FROM sightings s"
-	" JOIN places p ON p.id=s.place_id WHERE s.cert_id=?1 AND s.state='present'"
-	" AND (?2 IS NULL OR cl_glob(?2, p.kind||':'||p.loc)) ORDER BY p.kind, p.loc",
 };
 
 struct sq_store {
@@ -478,6 +468,9 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
 		goto fail_msg;
+	/* queries read pages through a memory map: no copy, no syscall per page */
+	if (rdonly)
+		sqlite3_exec(q->db, "PRAGMA mmap_size=8589934592", NULL, NULL, NULL);
 	/* checks the schema before anything is written (someone else's file) */
 	if ((rc = sq_migrate(q, rdonly)) != CL_OK)
 		goto fail_msg;
@@ -1514,75 +1507,33 @@ static void where_free(struct sq_where *w)
 	" c.ca_issuers, c.crl, c.sct_count, c.spki_sha256, c.version, c.owner, c.environment," \
 	" c.tags, c.first_seen"
 
-/* Per-row scratch: split lists and copied location rows. */
-struct row_scratch {
-	char *lists[5];              /* mutable copies of sans, ocsp, cai, crl, tags */
-	char **ptrs;                 /* pointer storage for all string vectors */
-	size_t nptrs, capptrs;
-	struct cl_loc_row *locs;
-	size_t nlocs, caplocs;
+/*
+ * One certificate assembled from the joined rows of a query (one row per
+ * location). Column texts are copied into an arena because the next step
+ * invalidates them; offsets become pointers when the certificate is
+ * handed to the callback.
+ */
+#define NCERTCOLS 32
+
+struct acc_loc {
+	size_t kind, where, detail;   /* arena offsets; detail SIZE_MAX = NULL */
+	bool present;
+	int64_t first_seen, last_seen;
 };
 
-static void scratch_reset(struct row_scratch *r)
-{
-	size_t i;
-
-	for (i = 0; i < CL_ARRAY_LEN(r->lists); i++) {
-		free(r->lists[i]);
-		r->lists[i] = NULL;
-	}
-	for (i = 0; i < r->nlocs; i++) {
-		free((char *)r->locs[i].kind);
-		free((char *)r->locs[i].where);
-		free((char *)r->locs[i].detail);
-	}
-	r->nlocs = 0;
-	r->nptrs = 0;
-}
-
-static void scratch_free(struct row_scratch *r)
-{
-	scratch_reset(r);
-	free(r->ptrs);
-	free(r->locs);
-}
-
-/*
- * Splits text on sep into v, using the scratch pointer storage. Pointers
- * are fixed up by the caller once all vectors are split (storage moves).
- */
-static int split_list(struct row_scratch *r, int slot, const char *text, char sep,
-                      size_t *start, size_t *count)
-{
-	char *p;
-
-	*start = r->nptrs;
-	*count = 0;
-	if (!text || !*text)
-		return CL_OK;
-	if (!(r->lists[slot] = strdup(text)))
-		return CL_ERR_NOMEM;
-	p = r->lists[slot];
-	while (p && *p) {
-		char *next = strchr(p, sep);
-		if (next)
-			*next++ = '\0';
-		if (*p) {
-			if (r->nptrs == r->capptrs) {
-				size_t nc = r->capptrs ? r->capptrs * 2 : 32;
-				char **np = realloc(r->ptrs, nc * sizeof *np);
-				if (!np)
-					return CL_ERR_NOMEM;
-				r->ptrs = np;
-				r->capptrs = nc;
-			}
-			r->ptrs[r->nptrs++] = p;
-			(*count)++;
-		}
-		p = next;
-	}
-	return CL_OK;
-}
+struct acc {
+	int64_t id;                   /* 0: empty */
+	struct cl_buf arena;
+	size_t off[NCERTCOLS];        /* SIZE_MAX: NULL */
+	int64_t iv[NCERTCOLS];
+	struct acc_loc *locs;
+	size_t nlocs, caplocs;
+	/* emit-time storage */
+	char **ptrs;
+	size_t nptrs, capptrs;
+	struct cl_loc_row *rows;
+	size_t caprows;
+};
 
 static const char *col_text(sqlite3_stmt *st, int i)
 {
@@ -1594,43 +1545,105 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static int load_locs(struct sq_store *q, struct row_scratch *r, int64_t cert_id,
-                     const struct cl_filter *f, const char *locpat)
+static size_t acc_put(struct acc *a, const char *s)
 {
-	sqlite3_stmt *st = sq_stmt(q, f->state == CL_STATE_PRESENT ? ST_LOCS_OF_CERT_PRESENT
-	                                                           : ST_LOCS_OF_CERT);
-	int src;
+	size_t off = a->arena.len;
 
-	if (!st)
-		return CL_ERR;
-	sqlite3_bind_int64(st, 1, cert_id);
-	bind_text(st, 2, locpat);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct cl_loc_row *l;
-		if (r->nlocs == r->caplocs) {
-			size_t nc = r->caplocs ? r->caplocs * 2 : 8;
-			struct cl_loc_row *nl = realloc(r->locs, nc * sizeof *nl);
-			if (!nl) {
-				sqlite3_reset(st);
+	if (!s)
+		return SIZE_MAX;
+	if (cl_buf_add(&a->arena, s, strlen(s) + 1) != CL_OK)
+		return SIZE_MAX - 1;  /* marks an allocation failure */
+	return off;
+}
+
+static int acc_start(struct acc *a, sqlite3_stmt *st)
+{
+	static const bool is_text[NCERTCOLS] = {
+		[1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [10] = 1, [11] = 1,
+		[13] = 1, [14] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1, [23] = 1,
+		[24] = 1, [26] = 1, [28] = 1, [29] = 1, [30] = 1,
+	};
+	int i;
+
+	cl_buf_reset(&a->arena);
+	a->nlocs = 0;
+	a->id = sqlite3_column_int64(st, 0);
+	for (i = 0; i < NCERTCOLS; i++) {
+		if (is_text[i]) {
+			if ((a->off[i] = acc_put(a, col_text(st, i))) == SIZE_MAX - 1)
 				return CL_ERR_NOMEM;
-			}
-			r->locs = nl;
-			r->caplocs = nc;
-		}
-		l = &r->locs[r->nlocs++];
-		l->kind = dup_or_null(col_text(st, 0));
-		l->where = dup_or_null(col_text(st, 1));
-		l->state = strcmp(col_text(st, 2), "present") == 0 ? "present" : "gone";
-		l->detail = dup_or_null(col_text(st, 3));
-		l->first_seen = sqlite3_column_int64(st, 4);
-		l->last_seen = sqlite3_column_int64(st, 5);
-		if (!l->kind || !l->where) {
-			sqlite3_reset(st);
-			return CL_ERR_NOMEM;
+		} else {
+			a->iv[i] = sqlite3_column_int64(st, i);
 		}
 	}
-	sqlite3_reset(st);
-	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "read locations");
+	return CL_OK;
+}
+
+static int acc_add_loc(struct acc *a, sqlite3_stmt *st)
+{
+	struct acc_loc *l;
+
+	if (sqlite3_column_type(st, NCERTCOLS) == SQLITE_NULL)
+		return CL_OK;  /* LEFT JOIN without a location */
+	if (a->nlocs == a->caplocs) {
+		size_t nc = a->caplocs ? a->caplocs * 2 : 8;
+		struct acc_loc *n = realloc(a->locs, nc * sizeof *n);
+		if (!n)
+			return CL_ERR_NOMEM;
+		a->locs = n;
+		a->caplocs = nc;
+	}
+	l = &a->locs[a->nlocs];
+	l->kind = acc_put(a, col_text(st, NCERTCOLS));
+	l->where = acc_put(a, col_text(st, NCERTCOLS + 1));
+	l->present = strcmp(col_text(st, NCERTCOLS + 2), "present") == 0;
+	l->detail = acc_put(a, col_text(st, NCERTCOLS + 3));
+	l->first_seen = sqlite3_column_int64(st, NCERTCOLS + 4);
+	l->last_seen = sqlite3_column_int64(st, NCERTCOLS + 5);
+	if (l->kind == SIZE_MAX - 1 || l->where == SIZE_MAX - 1 || l->detail == SIZE_MAX - 1)
+		return CL_ERR_NOMEM;
+	a->nlocs++;
+	return CL_OK;
+}
+
+/* Splits the arena string at off on sep, in place, into a->ptrs. */
+static int acc_split(struct acc *a, size_t off, char sep, struct cl_strv *v)
+{
+	size_t start = a->nptrs;
+	char *p;
+
+	v->n = 0;
+	v->v = NULL;
+	if (off == SIZE_MAX)
+		return CL_OK;
+	for (p = a->arena.data + off; p && *p; ) {
+		char *next = strchr(p, sep);
+		if (next)
+			*next++ = '\0';
+		if (*p) {
+			if (a->nptrs == a->capptrs) {
+				size_t nc = a->capptrs ? a->capptrs * 2 : 32;
+				char **np = realloc(a->ptrs, nc * sizeof *np);
+				if (!np)
+					return CL_ERR_NOMEM;
+				a->ptrs = np;
+				a->capptrs = nc;
+			}
+			a->ptrs[a->nptrs++] = p;
+		}
+		p = next;
+	}
+	v->n = a->nptrs - start;
+	v->v = (char **)(uintptr_t)start;  /* fixed up by acc_emit once ptrs stops moving */
+	return CL_OK;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
 }
 
 static int hex_to_bin(const char *hex, unsigned char *out, size_t n)
@@ -1640,12 +1653,94 @@ static int hex_to_bin(const char *hex, unsigned char *out, size_t n)
 	if (!hex || strlen(hex) != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return -1;
-		out[i] = (unsigned char)v;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return 0;
+}
+
+/* Hands the assembled certificate to cb. */
+static int acc_emit(struct sq_store *q, struct acc *a, cl_row_cb cb, void *arg)
+{
+	struct cl_strv *vecs[5], tags;
+	struct cl_inv_row row;
+	struct cl_cert c;
+	char *base = a->arena.data;
+	size_t i;
+	int rc;
+
+#define T(i) (a->off[i] == SIZE_MAX ? NULL : base + a->off[i])
+	memset(&c, 0, sizeof c);
+	a->nptrs = 0;
+	if (hex_to_bin(T(1), c.fp, CL_SHA256_LEN) != 0 ||
+	    hex_to_bin(T(26), c.spki_sha256, CL_SHA256_LEN) != 0)
+		return cl_store_fail(&q->base, CL_ERR, "%s: corrupt fingerprint in row %lld", q->path,
+		                     (long long)a->id);
+	if ((rc = acc_split(a, a->off[7], '\n', &c.sans)) != CL_OK ||
+	    (rc = acc_split(a, a->off[22], '\n', &c.ocsp)) != CL_OK ||
+	    (rc = acc_split(a, a->off[23], '\n', &c.ca_issuers)) != CL_OK ||
+	    (rc = acc_split(a, a->off[24], '\n', &c.crl)) != CL_OK ||
+	    (rc = acc_split(a, a->off[30], ',', &tags)) != CL_OK)
+		return rc;
+	vecs[0] = &c.sans;
+	vecs[1] = &c.ocsp;
+	vecs[2] = &c.ca_issuers;
+	vecs[3] = &c.crl;
+	vecs[4] = &tags;
+	for (i = 0; i < CL_ARRAY_LEN(vecs); i++)
+		vecs[i]->v = a->ptrs + (uintptr_t)vecs[i]->v;
+	c.serial = T(2);
+	c.subject = T(3);
+	c.subject_cn = T(4);
+	c.issuer = T(5);
+	c.issuer_cn = T(6);
+	c.not_before = a->iv[8];
+	c.not_after = a->iv[9];
+	c.key_type = T(10);
+	c.key_oid = T(11);
+	c.key_bits = (int)a->iv[12];
+	c.curve = T(13);
+	c.sig_alg = T(14);
+	c.is_ca = a->iv[15] != 0;
+	c.path_len = (int)a->iv[16];
+	c.self_signed = a->iv[17] != 0;
+	c.key_usage = T(18);
+	c.eku = T(19);
+	c.ski = T(20);
+	c.aki = T(21);
+	c.sct_count = (int)a->iv[25];
+	c.version = (int)a->iv[27];
+	if (a->nlocs > a->caprows) {
+		struct cl_loc_row *nr = realloc(a->rows, a->nlocs * sizeof *nr);
+		if (!nr)
+			return CL_ERR_NOMEM;
+		a->rows = nr;
+		a->caprows = a->nlocs;
+	}
+	for (i = 0; i < a->nlocs; i++) {
+		a->rows[i] = (struct cl_loc_row){
+			.kind = base + a->locs[i].kind, .where = base + a->locs[i].where,
+			.state = a->locs[i].present ? "present" : "gone",
+			.detail = a->locs[i].detail == SIZE_MAX ? NULL : base + a->locs[i].detail,
+			.first_seen = a->locs[i].first_seen, .last_seen = a->locs[i].last_seen,
+		};
+	}
+	row = (struct cl_inv_row){
+		.c = &c, .owner = T(28), .environment = T(29), .tags = &tags,
+		.first_seen = a->iv[31], .locs = a->rows, .nlocs = a->nlocs,
+	};
+#undef T
+	return cb(arg, &row);
+}
+
+static void acc_free(struct acc *a)
+{
+	cl_buf_free(&a->arena);
+	free(a->locs);
+	free(a->ptrs);
+	free(a->rows);
 }
 
 static const char *sort_column(const char *sort)
@@ -1667,91 +1762,64 @@ static const char *sort_column(const char *sort)
 	return sort ? NULL : "c.not_after";
 }
 
+/*
+ * One statement: the matching certificates (sorted and limited in a
+ * subquery) joined with their locations, so a row per certificate-
+ * location arrives in order and no query runs per certificate.
+ */
 static int sq_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg)
 {
 	struct sq_store *q = SQ(s);
-	struct row_scratch r = { 0 };
+	struct acc a;
 	struct sq_where w;
-	struct cl_cert c;
-	struct cl_strv tags;
-	struct cl_inv_row row;
 	sqlite3_stmt *st = NULL;
-	const char *col, *locpat = NULL;
-	char tail[160], pat[600];
-	int rc, src;
+	const char *col;
+	char tail[1200], limit[40] = "", locjoin[200] = "";
+	int rc, src, lockidx = 0;
 
 	if (!(col = sort_column(f->sort)))
 		return cl_store_fail(s, CL_ERR_USAGE, "unknown sort field '%s'", f->sort);
+	memset(&a, 0, sizeof a);
+	cl_buf_init(&a.arena, 64u << 20);
 	where_build(&w, f);
-	snprintf(tail, sizeof tail, " ORDER BY %s%s, c.id%s", col, f->desc ? " DESC" : "",
-	         f->desc ? " DESC" : "");
+	if (f->location)
+		lockidx = param_s(&w, loc_pattern(&w, f->location));
 	if (f->limit > 0)
-		snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " LIMIT %ld", f->limit);
-	if (f->location) {
-		if (f->location[0] == '/')
-			snprintf(pat, sizeof pat, "file:%s", f->location);
-		else
-			snprintf(pat, sizeof pat, "%s", f->location);
-		locpat = pat;
-	}
-	if ((rc = where_prepare(q, &w, "SELECT " CERT_COLUMNS " FROM certs c", tail, &st)) != CL_OK)
+		snprintf(limit, sizeof limit, " LIMIT %ld", f->limit);
+	if (lockidx)
+		snprintf(locjoin, sizeof locjoin, " AND EXISTS(SELECT 1 FROM places p2 WHERE"
+		         " p2.id=s.place_id AND cl_glob(?%d, p2.kind||':'||p2.loc))", lockidx);
+	snprintf(tail, sizeof tail,
+	         " ORDER BY %s%s, c.id%s%s) c"
+	         " LEFT JOIN sightings s ON s.cert_id=c.id%s%s"
+	         " LEFT JOIN places p ON p.id=s.place_id"
+	         " ORDER BY %s%s, c.id%s, s.state DESC, p.kind, p.loc",
+	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "", limit,
+	         f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "", locjoin,
+	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "");
+	if ((rc = where_prepare(q, &w, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state,"
+	                        " s.detail, s.first_seen, s.last_seen FROM (SELECT * FROM certs c",
+	                        tail, &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t s0, n0, s1, n1, s2, n2, s3, n3, s4, n4;
-		memset(&c, 0, sizeof c);
-		scratch_reset(&r);
-		if (hex_to_bin(col_text(st, 1), c.fp, CL_SHA256_LEN) != 0 ||
-		    hex_to_bin(col_text(st, 26), c.spki_sha256, CL_SHA256_LEN) != 0) {
-			rc = cl_store_fail(s, CL_ERR, "%s: corrupt fingerprint in row %lld", q->path,
-			                   (long long)sqlite3_column_int64(st, 0));
-			goto out;
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id != a.id) {
+			if (a.id && (rc = acc_emit(q, &a, cb, arg)) != CL_OK)
+				goto out;
+			if ((rc = acc_start(&a, st)) != CL_OK)
+				goto out;
 		}
-		if ((rc = split_list(&r, 0, col_text(st, 7), '\n', &s0, &n0)) ||
-		    (rc = split_list(&r, 1, col_text(st, 22), '\n', &s1, &n1)) ||
-		    (rc = split_list(&r, 2, col_text(st, 23), '\n', &s2, &n2)) ||
-		    (rc = split_list(&r, 3, col_text(st, 24), '\n', &s3, &n3)) ||
-		    (rc = split_list(&r, 4, col_text(st, 30), ',', &s4, &n4)))
-			goto out;
-		c.sans = (struct cl_strv){ r.ptrs + s0, n0 };
-		c.ocsp = (struct cl_strv){ r.ptrs + s1, n1 };
-		c.ca_issuers = (struct cl_strv){ r.ptrs + s2, n2 };
-		c.crl = (struct cl_strv){ r.ptrs + s3, n3 };
-		tags = (struct cl_strv){ r.ptrs + s4, n4 };
-		c.serial = (char *)col_text(st, 2);
-		c.subject = (char *)col_text(st, 3);
-		c.subject_cn = (char *)col_text(st, 4);
-		c.issuer = (char *)col_text(st, 5);
-		c.issuer_cn = (char *)col_text(st, 6);
-		c.not_before = sqlite3_column_int64(st, 8);
-		c.not_after = sqlite3_column_int64(st, 9);
-		c.key_type = (char *)col_text(st, 10);
-		c.key_oid = (char *)col_text(st, 11);
-		c.key_bits = sqlite3_column_int(st, 12);
-		c.curve = (char *)col_text(st, 13);
-		c.sig_alg = (char *)col_text(st, 14);
-		c.is_ca = sqlite3_column_int(st, 15);
-		c.path_len = sqlite3_column_int(st, 16);
-		c.self_signed = sqlite3_column_int(st, 17);
-		c.key_usage = (char *)col_text(st, 18);
-		c.eku = (char *)col_text(st, 19);
-		c.ski = (char *)col_text(st, 20);
-		c.aki = (char *)col_text(st, 21);
-		c.sct_count = sqlite3_column_int(st, 25);
-		c.version = sqlite3_column_int(st, 27);
-		if ((rc = load_locs(q, &r, sqlite3_column_int64(st, 0), f, locpat)) != CL_OK)
-			goto out;
-		row = (struct cl_inv_row){
-			.c = &c, .owner = col_text(st, 28), .environment = col_text(st, 29),
-			.tags = &tags, .first_seen = sqlite3_column_int64(st, 31),
-			.locs = r.locs, .nlocs = r.nlocs,
-		};
-		if ((rc = cb(arg, &row)) != CL_OK)
+		if ((rc = acc_add_loc(&a, st)) != CL_OK)
 			goto out;
 	}
-	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "query");
+	if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "query");
+		goto out;
+	}
+	rc = a.id ? acc_emit(q, &a, cb, arg) : CL_OK;
 out:
 	sqlite3_finalize(st);
-	scratch_free(&r);
+	acc_free(&a);
 	where_free(&w);
 	return rc;
 }
@@ -1889,13 +1957,13 @@ static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_s
 	int rc, src;
 
 	where_build(&w, f);
-	if ((rc = where_prepare(q, &w, "SELECT c.not_after, c.issuer_cn, c.issuer, c.key_type,"
+	if ((rc = where_prepare(q, &w, "SELECT c.not_after, c.issuer_cn, c.key_type,"
 	                        " c.key_bits, c.curve, c.sig_alg FROM certs c", "", &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t left = sqlite3_column_int64(st, 0) - f->now;
-		const char *icn = col_text(st, 1), *kt = col_text(st, 3), *curve = col_text(st, 5);
-		int bits = sqlite3_column_int(st, 4);
+		const char *icn = col_text(st, 1), *kt = col_text(st, 2), *curve = col_text(st, 4);
+		int bits = sqlite3_column_int(st, 3);
 
 		out->certs++;
 		if (left <= 0)
@@ -1916,10 +1984,24 @@ static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_s
 			snprintf(kb, sizeof kb, "%s %d", kt, bits);
 		else
 			snprintf(kb, sizeof kb, "%s", kt);
-		if ((rc = counter_add(&iss, icn && *icn ? icn : col_text(st, 2))) ||
-		    (rc = counter_add(&key, kb)) || (rc = counter_add(&sig, col_text(st, 6))))
+		/* issuers without a CN are counted by full name below */
+		if ((icn && *icn && (rc = counter_add(&iss, icn))) ||
+		    (rc = counter_add(&key, kb)) || (rc = counter_add(&sig, col_text(st, 5))))
 			goto out;
 	}
+	if (src != SQLITE_DONE) {
+		rc = sq_rc(q, src, "summary");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = where_prepare(q, &w, "SELECT c.issuer FROM certs c",
+	                        w.sql.len ? " AND c.issuer_cn=''" : " WHERE c.issuer_cn=''",
+	                        &st)) != CL_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = counter_add(&iss, col_text(st, 0))) != CL_OK)
+			goto out;
 	if (src != SQLITE_DONE) {
 		rc = sq_rc(q, src, "summary");
 		goto out;
