@@ -4,6 +4,7 @@
  * statements cached per handle.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <pwd.h>
@@ -438,6 +439,12 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 			         strerror(errno));
 			rc = CL_ERR_IO;
 			goto fail;
+		}
+		/* owners, paths and findings are nobody else's business: 0600 */
+		{
+			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
 		}
 	} else if (!S_ISREG(sb.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", path);
