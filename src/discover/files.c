@@ -287,9 +287,8 @@ static struct result *examine(struct disc *d, const char *path)
 	cl_load_buffer(buf, got, d->o->load, &r->lr);
 out:
 	if (buf) {
-		/* the buffer may have held private keys */
-		if (r->lr.nkeys || (r->lr.format && strcmp(r->lr.format, "PEM") != 0))
-			OPENSSL_cleanse(buf, got);
+		/* the buffer may have held private keys, even malformed ones */
+		OPENSSL_cleanse(buf, got);
 		free(buf);
 	}
 	close(fd);
@@ -450,12 +449,18 @@ static int record(struct disc *d, struct result *r)
 		st->keys++;
 	}
 	if (r->lr.nkeys && r->mode >= 0 && (r->mode & 044)) {
-		snprintf(msg, sizeof msg, "private key readable by %s (mode %04o); chmod 600",
-		         (r->mode & 04) ? "everyone" : "its group", r->mode);
+		bool clear = false;
+		for (i = 0; i < r->lr.nkeys; i++)
+			clear |= !r->lr.keys[i].encrypted;
+		snprintf(msg, sizeof msg, "%sprivate key readable by %s (mode %04o); chmod 600",
+		         clear ? "" : "encrypted ", (r->mode & 04) ? "everyone" : "its group",
+		         r->mode);
 		warn_file(d, r->where, "%s", msg);
 		st->problems++;
-		if ((rc = finding(d, "file.key-readable", (r->mode & 04) ? "error" : "warning", target,
-		                NULL, msg)) != CL_OK)
+		/* an unencrypted key for everyone to copy is the worst case */
+		if ((rc = finding(d, "file.key-readable",
+		                  clear && (r->mode & 04) ? "error" : "warning", target, NULL, msg))
+		    != CL_OK)
 			return rc;
 	}
 	if (r->lr.status != CL_OK) {
