@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -274,6 +275,44 @@ static int hexval(int c)
 	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
 	return -1;
+}
+
+int cl_unhex(const char *hex, unsigned char *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (!hex || strlen(hex) != 2 * n)
+		return CL_ERR_PARSE;
+	for (i = 0; i < n; i++) {
+		if ((hi = hexval(hex[2 * i])) < 0 || (lo = hexval(hex[2 * i + 1])) < 0)
+			return CL_ERR_PARSE;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return CL_OK;
+}
+
+int cl_grow_impl(void *arrp, size_t *cap, size_t need, size_t elem)
+{
+	void *arr, *n;
+	size_t nc;
+
+	if (need <= *cap)
+		return CL_OK;
+	nc = *cap ? *cap : 8;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2)
+			return CL_ERR_NOMEM;
+		nc *= 2;
+	}
+	if (nc > SIZE_MAX / elem)
+		return CL_ERR_NOMEM;
+	memcpy(&arr, arrp, sizeof arr);
+	if ((n = realloc(arr, nc * elem)) == NULL)
+		return CL_ERR_NOMEM;
+	memcpy(arrp, &n, sizeof n);
+	*cap = nc;
+	return CL_OK;
 }
 
 char *cl_unescape_bytes(const char *s)

@@ -69,6 +69,19 @@ char *cl_unescape_bytes(const char *s);
  */
 int cl_write_file_atomic(const char *path, const void *data, size_t len, int mode);
 
+/*
+ * Makes the array *arrp (of elements of elem bytes, capacity *cap) hold at
+ * least need elements, doubling as it grows. Returns CL_OK, or
+ * CL_ERR_NOMEM leaving the array as it was. Use through CL_GROW.
+ */
+int cl_grow_impl(void *arrp, size_t *cap, size_t need, size_t elem);
+#define CL_GROW(arr, cap, need) cl_grow_impl(&(arr), &(cap), (need), sizeof *(arr))
+
+/*
+ * Decodes exactly 2*n hex digits into out. Returns CL_OK or CL_ERR_PARSE.
+ */
+int cl_unhex(const char *hex, unsigned char *out, size_t n);
+
 /* strdup that aborts on allocation failure is deliberately absent: callers check. */
 
 #endif

@@ -336,14 +336,8 @@ static int collect_target(void *arg, const struct cl_finding_row *f)
 {
 	struct disc *d = arg;
 
-	if (d->nopen == d->capopen) {
-		size_t nc = d->capopen ? d->capopen * 2 : 64;
-		char **n = realloc(d->open_targets, nc * sizeof *n);
-		if (!n)
-			return CL_ERR_NOMEM;
-		d->open_targets = n;
-		d->capopen = nc;
-	}
+	if (CL_GROW(d->open_targets, d->capopen, d->nopen + 1) != CL_OK)
+		return CL_ERR_NOMEM;
 	if (!(d->open_targets[d->nopen] = strdup(f->target)))
 		return CL_ERR_NOMEM;
 	d->nopen++;
@@ -664,29 +658,23 @@ static void enqueue_file(struct disc *d, const char *path)
 	queue_push(&d->jobs, p, 1);
 }
 
+struct dir_entry {
+	char *path;
+	int depth;
+};
+
 struct dirent_stack {
-	char **paths;
-	int *depth;
+	struct dir_entry *e;
 	size_t n, cap;
 };
 
 static int stack_push(struct dirent_stack *s, const char *path, int depth)
 {
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 64;
-		char **np = realloc(s->paths, nc * sizeof *np);
-		int *nd;
-		if (!np)
-			return -1;
-		s->paths = np;
-		if (!(nd = realloc(s->depth, nc * sizeof *nd)))
-			return -1;
-		s->depth = nd;
-		s->cap = nc;
-	}
-	if (!(s->paths[s->n] = strdup(path)))
+	char *p;
+
+	if (CL_GROW(s->e, s->cap, s->n + 1) != CL_OK || !(p = strdup(path)))
 		return -1;
-	s->depth[s->n++] = depth;
+	s->e[s->n++] = (struct dir_entry){ p, depth };
 	return 0;
 }
 
@@ -764,8 +752,8 @@ static void walk_root(struct disc *d, const char *root)
 	seen_add(d, sb.st_dev, sb.st_ino);
 	stack_push(&stk, root, 0);
 	while (stk.n > 0 && !stopping(d)) {
-		char *dir = stk.paths[--stk.n];
-		int depth = stk.depth[stk.n];
+		char *dir = stk.e[--stk.n].path;
+		int depth = stk.e[stk.n].depth;
 		struct dirent *e;
 		struct stat ds;
 		DIR *dh;
@@ -794,9 +782,8 @@ static void walk_root(struct disc *d, const char *root)
 		free(dir);
 	}
 	while (stk.n > 0)
-		free(stk.paths[--stk.n]);
-	free(stk.paths);
-	free(stk.depth);
+		free(stk.e[--stk.n].path);
+	free(stk.e);
 }
 
 /* ---- sweep ------------------------------------------------------------------ */

@@ -173,24 +173,15 @@ static const char *const cert_csv_cols[] = {
 	"first_seen", "last_seen",
 };
 
+static void begin(struct cl_writer *w, const char *const *cols, size_t ncols, const char *head);
+
 void cl_report_certs_begin(struct cl_writer *w)
 {
-	size_t i;
+	char head[160];
 
-	switch (w->fmt) {
-	case CL_FMT_JSON:
-		fputs("[", w->out);
-		break;
-	case CL_FMT_CSV:
-		for (i = 0; i < CL_ARRAY_LEN(cert_csv_cols); i++)
-			cl_csv_field(w->out, cert_csv_cols[i], i == 0);
-		fputs("\r\n", w->out);
-		break;
-	case CL_FMT_TABLE:
-		fprintf(w->out, "%-12s  %-10s  %5s  %-32s  %-24s  %-12s  %s\n", "FINGERPRINT",
-		        "NOT AFTER", "DAYS", "SUBJECT", "ISSUER", "KEY", "LOCATION");
-		break;
-	}
+	snprintf(head, sizeof head, "%-12s  %-10s  %5s  %-32s  %-24s  %-12s  %s\n", "FINGERPRINT",
+	         "NOT AFTER", "DAYS", "SUBJECT", "ISSUER", "KEY", "LOCATION");
+	begin(w, cert_csv_cols, CL_ARRAY_LEN(cert_csv_cols), head);
 }
 
 static void join_strv(char *out, size_t len, const struct cl_strv *v, const char *sep)
@@ -348,24 +339,33 @@ void cl_report_certs_end(struct cl_writer *w)
 	w->bufcap = 0;
 }
 
+/* Opens a listing: "[" for JSON, the header row for CSV, head for a table. */
+static void begin(struct cl_writer *w, const char *const *cols, size_t ncols, const char *head)
+{
+	size_t i;
+
+	if (w->fmt == CL_FMT_JSON) {
+		fputs("[", w->out);
+	} else if (w->fmt == CL_FMT_CSV) {
+		for (i = 0; i < ncols; i++)
+			cl_csv_field(w->out, cols[i], i == 0);
+		fputs("\r\n", w->out);
+	} else {
+		fputs(head, w->out);
+	}
+}
+
 /* ---- events ---------------------------------------------------------------- */
 
 void cl_report_events_begin(struct cl_writer *w)
 {
 	static const char *const cols[] = { "id", "timestamp", "event_type", "fingerprint_sha256",
 	                                    "location", "actor", "detail" };
-	size_t i;
+	char head[100];
 
-	if (w->fmt == CL_FMT_JSON)
-		fputs("[", w->out);
-	else if (w->fmt == CL_FMT_CSV) {
-		for (i = 0; i < CL_ARRAY_LEN(cols); i++)
-			cl_csv_field(w->out, cols[i], i == 0);
-		fputs("\r\n", w->out);
-	} else {
-		fprintf(w->out, "%-20s  %-16s  %-12s  %s\n", "TIME", "EVENT", "FINGERPRINT",
-		        "LOCATION / DETAIL");
-	}
+	snprintf(head, sizeof head, "%-20s  %-16s  %-12s  %s\n", "TIME", "EVENT", "FINGERPRINT",
+	         "LOCATION / DETAIL");
+	begin(w, cols, CL_ARRAY_LEN(cols), head);
 }
 
 int cl_report_event(void *arg, const struct cl_event_row *e)
@@ -426,18 +426,11 @@ void cl_report_findings_begin(struct cl_writer *w)
 	static const char *const cols[] = { "id", "severity", "rule", "target",
 	                                    "fingerprint_sha256", "message", "first_seen",
 	                                    "last_seen", "resolved_at" };
-	size_t i;
+	char head[100];
 
-	if (w->fmt == CL_FMT_JSON)
-		fputs("[", w->out);
-	else if (w->fmt == CL_FMT_CSV) {
-		for (i = 0; i < CL_ARRAY_LEN(cols); i++)
-			cl_csv_field(w->out, cols[i], i == 0);
-		fputs("\r\n", w->out);
-	} else {
-		fprintf(w->out, "%-8s  %-20s  %-10s  %s\n", "SEVERITY", "RULE", "SINCE",
-		        "TARGET: MESSAGE");
-	}
+	snprintf(head, sizeof head, "%-8s  %-20s  %-10s  %s\n", "SEVERITY", "RULE", "SINCE",
+	         "TARGET: MESSAGE");
+	begin(w, cols, CL_ARRAY_LEN(cols), head);
 }
 
 int cl_report_finding(void *arg, const struct cl_finding_row *f)

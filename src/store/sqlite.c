@@ -988,15 +988,10 @@ static int place_expire(struct sq_store *q, int64_t run_id, int64_t place_id,
 		sqlite3_bind_int64(st, 1, place_id);
 		sqlite3_bind_int64(st, 2, run_id);
 		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			if (n == cap) {
-				void *nv = realloc(stale, (cap ? cap * 2 : 8) * sizeof *stale);
-				if (!nv) {
-					sqlite3_reset(st);
-					rc = CL_ERR_NOMEM;
-					goto out;
-				}
-				stale = nv;
-				cap = cap ? cap * 2 : 8;
+			if (CL_GROW(stale, cap, n + 1) != CL_OK) {
+				sqlite3_reset(st);
+				rc = CL_ERR_NOMEM;
+				goto out;
 			}
 			stale[n].id = sqlite3_column_int64(st, 0);
 			snprintf(stale[n].fp, sizeof stale[n].fp, "%s",
@@ -1089,15 +1084,10 @@ static int findings_settle(struct sq_store *q, int64_t run_id, const char *prefi
 	bind_text(st, 2, prefix);
 	sqlite3_bind_int64(st, 3, run_id);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			void *nv = realloc(open, (cap ? cap * 2 : 4) * sizeof *open);
-			if (!nv) {
-				sqlite3_reset(st);
-				rc = CL_ERR_NOMEM;
-				goto out;
-			}
-			open = nv;
-			cap = cap ? cap * 2 : 4;
+		if (CL_GROW(open, cap, n + 1) != CL_OK) {
+			sqlite3_reset(st);
+			rc = CL_ERR_NOMEM;
+			goto out;
 		}
 		open[n].id = sqlite3_column_int64(st, 0);
 		open[n].rule = strdup((const char *)sqlite3_column_text(st, 1));
@@ -1251,14 +1241,9 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 		const char *loc = (const char *)sqlite3_column_text(st, 1);
 		if (exists(arg, kind, loc))
 			continue;
-		if (n == cap) {
-			void *nv = realloc(cand, (cap ? cap * 2 : 16) * sizeof *cand);
-			if (!nv) {
-				rc = CL_ERR_NOMEM;
-				goto out;
-			}
-			cand = nv;
-			cap = cap ? cap * 2 : 16;
+		if (CL_GROW(cand, cap, n + 1) != CL_OK) {
+			rc = CL_ERR_NOMEM;
+			goto out;
 		}
 		cand[n].id = sqlite3_column_int64(st, 0);
 		if (!(cand[n].loc = strdup(loc))) {
@@ -1301,13 +1286,8 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		if (exists(arg, kind, t + lb.len))
 			continue;
-		if (nt == capt) {
-			void *nv = realloc(targets, (capt ? capt * 2 : 16) * sizeof *targets);
-			if (!nv)
-				goto out;
-			targets = nv;
-			capt = capt ? capt * 2 : 16;
-		}
+		if (CL_GROW(targets, capt, nt + 1) != CL_OK)
+			goto out;
 		if (!(targets[nt] = strdup(t)))
 			goto out;
 		nt++;
@@ -1592,14 +1572,8 @@ static int acc_add_loc(struct acc *a, sqlite3_stmt *st)
 
 	if (sqlite3_column_type(st, NCERTCOLS) == SQLITE_NULL)
 		return CL_OK;  /* LEFT JOIN without a location */
-	if (a->nlocs == a->caplocs) {
-		size_t nc = a->caplocs ? a->caplocs * 2 : 8;
-		struct acc_loc *n = realloc(a->locs, nc * sizeof *n);
-		if (!n)
-			return CL_ERR_NOMEM;
-		a->locs = n;
-		a->caplocs = nc;
-	}
+	if (CL_GROW(a->locs, a->caplocs, a->nlocs + 1) != CL_OK)
+		return CL_ERR_NOMEM;
 	l = &a->locs[a->nlocs];
 	l->kind = acc_put(a, col_text(st, NCERTCOLS));
 	l->where = acc_put(a, col_text(st, NCERTCOLS + 1));
@@ -1628,14 +1602,8 @@ static int acc_split(struct acc *a, size_t off, char sep, struct cl_strv *v)
 		if (next)
 			*next++ = '\0';
 		if (*p) {
-			if (a->nptrs == a->capptrs) {
-				size_t nc = a->capptrs ? a->capptrs * 2 : 32;
-				char **np = realloc(a->ptrs, nc * sizeof *np);
-				if (!np)
-					return CL_ERR_NOMEM;
-				a->ptrs = np;
-				a->capptrs = nc;
-			}
+			if (CL_GROW(a->ptrs, a->capptrs, a->nptrs + 1) != CL_OK)
+				return CL_ERR_NOMEM;
 			a->ptrs[a->nptrs++] = p;
 		}
 		p = next;
@@ -1643,29 +1611,6 @@ static int acc_split(struct acc *a, size_t off, char sep, struct cl_strv *v)
 	v->n = a->nptrs - start;
 	v->v = (char **)(uintptr_t)start;  /* fixed up by acc_emit once ptrs stops moving */
 	return CL_OK;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
-static int hex_to_bin(const char *hex, unsigned char *out, size_t n)
-{
-	size_t i;
-
-	if (!hex || strlen(hex) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 /* Hands the assembled certificate to cb. */
@@ -1681,8 +1626,8 @@ static int acc_emit(struct sq_store *q, struct acc *a, cl_row_cb cb, void *arg)
 #define T(i) (a->off[i] == SIZE_MAX ? NULL : base + a->off[i])
 	memset(&c, 0, sizeof c);
 	a->nptrs = 0;
-	if (hex_to_bin(T(1), c.fp, CL_SHA256_LEN) != 0 ||
-	    hex_to_bin(T(26), c.spki_sha256, CL_SHA256_LEN) != 0)
+	if (cl_unhex(T(1), c.fp, CL_SHA256_LEN) != CL_OK ||
+	    cl_unhex(T(26), c.spki_sha256, CL_SHA256_LEN) != CL_OK)
 		return cl_store_fail(&q->base, CL_ERR, "%s: corrupt fingerprint in row %lld", q->path,
 		                     (long long)a->id);
 	if ((rc = acc_split(a, a->off[7], '\n', &c.sans)) != CL_OK ||
@@ -1719,13 +1664,8 @@ static int acc_emit(struct sq_store *q, struct acc *a, cl_row_cb cb, void *arg)
 	c.aki = T(21);
 	c.sct_count = (int)a->iv[25];
 	c.version = (int)a->iv[27];
-	if (a->nlocs > a->caprows) {
-		struct cl_loc_row *nr = realloc(a->rows, a->nlocs * sizeof *nr);
-		if (!nr)
-			return CL_ERR_NOMEM;
-		a->rows = nr;
-		a->caprows = a->nlocs;
-	}
+	if (CL_GROW(a->rows, a->caprows, a->nlocs) != CL_OK)
+		return CL_ERR_NOMEM;
 	for (i = 0; i < a->nlocs; i++) {
 		a->rows[i] = (struct cl_loc_row){
 			.kind = base + a->locs[i].kind, .where = base + a->locs[i].where,
@@ -2132,13 +2072,8 @@ static int collect_ids(struct sq_store *q, sqlite3_stmt *st, int64_t **ids, size
 	*ids = NULL;
 	*n = 0;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			int64_t *ni = realloc(*ids, (cap ? cap * 2 : 16) * sizeof **ids);
-			if (!ni)
-				return CL_ERR_NOMEM;
-			*ids = ni;
-			cap = cap ? cap * 2 : 16;
-		}
+		if (CL_GROW(*ids, cap, *n + 1) != CL_OK)
+			return CL_ERR_NOMEM;
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
 	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "select");

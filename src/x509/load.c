@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include "core/der.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "x509/jks.h"
 #include "x509/load.h"
 
@@ -63,7 +64,6 @@ static void problem(struct cl_load_result *r, int status, const char *fmt, ...)
 static int add_cert(struct cl_load_result *r, const unsigned char *der, size_t len,
                     const char *detail, const char *what)
 {
-	struct cl_found_cert *nc;
 	struct cl_cert *c = NULL;
 	const char *why = "malformed";
 	int rc;
@@ -79,29 +79,25 @@ static int add_cert(struct cl_load_result *r, const unsigned char *der, size_t l
 			problem(r, CL_ERR_PARSE, "%s %zu: %s", what, r->ncerts + 1, why);
 		return rc;
 	}
-	if (!(nc = realloc(r->certs, (r->ncerts + 1) * sizeof *nc)) ||
-	    !(nc[r->ncerts].detail = strdup(detail))) {
-		if (nc)
-			r->certs = nc;
+	if (CL_GROW(r->certs, r->capcerts, r->ncerts + 1) != CL_OK ||
+	    !(r->certs[r->ncerts].detail = strdup(detail))) {
 		cl_cert_free(c);
 		problem(r, CL_ERR_NOMEM, "out of memory");
 		return CL_ERR_NOMEM;
 	}
-	r->certs = nc;
-	nc[r->ncerts++].cert = c;
+	r->certs[r->ncerts++].cert = c;
 	return CL_OK;
 }
 
 static struct cl_found_key *add_key(struct cl_load_result *r, const char *container)
 {
-	struct cl_found_key *nk = realloc(r->keys, (r->nkeys + 1) * sizeof *nk);
+	struct cl_found_key *nk;
 
-	if (!nk) {
+	if (CL_GROW(r->keys, r->capkeys, r->nkeys + 1) != CL_OK) {
 		problem(r, CL_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	r->keys = nk;
-	nk += r->nkeys++;
+	nk = &r->keys[r->nkeys++];
 	memset(nk, 0, sizeof *nk);
 	nk->container = container;
 	return nk;

@@ -37,6 +37,7 @@ struct cl_load_result {
 	                          CL_ERR_PASSWORD, CL_ERR_NOMEM */
 	char problem[256];     /* why, when status != CL_OK or format == NULL */
 	int nother;            /* PEM objects recognised but not inventoried (CSR, CRL) */
+	size_t capcerts, capkeys; /* allocated lengths of certs and keys */
 };
 
 struct cl_load_opts {
