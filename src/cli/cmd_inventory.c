@@ -65,7 +65,9 @@ int cl_cmd_ls(struct cl_cli *cli, int argc, char **argv)
 		return cl_cli_exit_for(rc);
 	cl_writer_init(&w, stdout, fmt, f.now);
 	cl_report_certs_begin(&w);
-	rc = cl_store_query(s, &f, cl_report_cert, &w);
+	/* JSON rows are encoded by the store itself: several times faster */
+	rc = fmt == CL_FMT_JSON ? cl_store_query_json(s, &f, cl_report_cert_encoded, &w)
+	                        : cl_store_query(s, &f, cl_report_cert, &w);
 	cl_report_certs_end(&w);
 	if (rc != CL_OK)
 		cl_log(CL_LOG_ERROR, "%s", cl_store_errmsg(s));

@@ -329,6 +329,16 @@ int cl_report_cert(void *arg, const struct cl_inv_row *row)
 	return CL_OK;
 }
 
+int cl_report_cert_encoded(void *arg, const char *json, size_t len)
+{
+	struct cl_writer *w = arg;
+
+	fputs(w->rows ? ",\n" : "\n", w->out);
+	fwrite(json, 1, len, w->out);
+	w->rows++;
+	return CL_OK;
+}
+
 void cl_report_certs_end(struct cl_writer *w)
 {
 	if (w->fmt == CL_FMT_JSON)

@@ -29,6 +29,8 @@ void cl_writer_init(struct cl_writer *w, FILE *out, enum cl_format fmt, int64_t 
 /* Certificates (ls). The CSV has one line per certificate-location. */
 void cl_report_certs_begin(struct cl_writer *w);
 int cl_report_cert(void *w, const struct cl_inv_row *row);  /* cl_row_cb */
+/* A row already encoded as JSON by the store (cl_json_cb, JSON format only). */
+int cl_report_cert_encoded(void *w, const char *json, size_t len);
 void cl_report_certs_end(struct cl_writer *w);
 
 /* Builds the JSON object of one inventory row (new reference). */

@@ -47,6 +47,7 @@ struct cl_store_backend {
 	int (*tag)(struct cl_store *s, const char *fp_prefix, const char *location,
 	           const struct cl_tag_edit *e, const char *actor, int64_t now, long *nchanged);
 	int (*query)(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg);
+	int (*query_json)(struct cl_store *s, const struct cl_filter *f, cl_json_cb cb, void *arg);
 	int (*get_der)(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len);
 	int (*summary)(struct cl_store *s, const struct cl_filter *f, struct cl_summary *out);
 	int (*events)(struct cl_store *s, const struct cl_event_filter *f,

@@ -286,6 +286,34 @@ static void fn_san_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, 0);
 }
 
+/*
+ * split_json(text, sep): the non-empty pieces of text as a JSON array
+ * (encoded by jansson), for list columns stored delimited.
+ */
+static void fn_split_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *s = (const char *)sqlite3_value_text(argv[0]);
+	const char *sep = (const char *)sqlite3_value_text(argv[1]);
+	json_t *a = json_array();
+	char *out;
+
+	(void)argc;
+	while (a && s && sep && *sep && *s) {
+		const char *e = strchr(s, *sep);
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n)
+			json_array_append_new(a, json_stringn(s, n));
+		s = e ? e + 1 : s + n;
+	}
+	out = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	if (!out) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	sqlite3_result_text(ctx, out, -1, free);
+}
+
 /* ---- open / close / migrations ---------------------------------------- */
 
 static bool sq_claims(const char *uri, const char **path)
@@ -471,6 +499,8 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	                        fn_glob, NULL, NULL);
 	sqlite3_create_function(q->db, "san_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	                        fn_san_match, NULL, NULL);
+	sqlite3_create_function(q->db, "split_json", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	                        fn_split_json, NULL, NULL);
 	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
@@ -1771,6 +1801,85 @@ out:
 	return rc;
 }
 
+/* A delimited list column as a JSON array; one element needs no splitting. */
+#define LIST_JSON(col, sep) \
+	"CASE WHEN " col " IS NULL OR " col "='' OR " col "='" sep "' THEN json_array()" \
+	" WHEN instr(" col ", '" sep "')=0 THEN json_array(" col ")" \
+	" ELSE json(split_json(" col ", '" sep "')) END"
+/* (inside a printf format, hence the doubled %) */
+#define TIME_JSON(col) "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', " col ", 'unixepoch')"
+/* floor((a - b) / 86400) for negative differences too */
+#define DAYS(a, b) "((" a "-" b ")/86400 - ((" a "-" b ")%%86400<0))"
+
+static int sq_query_json(struct cl_store *s, const struct cl_filter *f, cl_json_cb cb, void *arg)
+{
+	struct sq_store *q = SQ(s);
+	struct sq_where w;
+	sqlite3_stmt *st = NULL;
+	const char *col;
+	char head[4096], tail[200], locs[600] = "";
+	int rc, src, nowidx, lockidx = 0;
+
+	if (!(col = sort_column(f->sort)))
+		return cl_store_fail(s, CL_ERR_USAGE, "unknown sort field '%s'", f->sort);
+	where_build(&w, f);
+	nowidx = param_i(&w, f->now);
+	if (f->location) {
+		lockidx = param_s(&w, loc_pattern(&w, f->location));
+		snprintf(locs, sizeof locs, " AND cl_glob(?%d, p.kind||':'||p.loc)", lockidx);
+	}
+	snprintf(head, sizeof head,
+	         "SELECT json_object('fingerprint_sha256', c.fp, 'serial', c.serial,"
+	         " 'subject', c.subject, 'subject_cn', c.subject_cn, 'issuer', c.issuer,"
+	         " 'issuer_cn', c.issuer_cn, 'sans', " LIST_JSON("c.sans", "\n") ","
+	         " 'not_before', " TIME_JSON("c.not_before") ","
+	         " 'not_after', " TIME_JSON("c.not_after") ","
+	         " 'days_left', " DAYS("c.not_after", "?%d") ","
+	         " 'validity_days', " DAYS("c.not_after+1", "c.not_before") ","
+	         " 'key_type', c.key_type, 'key_oid', c.key_oid, 'key_bits', nullif(c.key_bits, 0),"
+	         " 'curve', c.curve, 'sig_alg', c.sig_alg,"
+	         " 'is_ca', json(CASE WHEN c.is_ca THEN 'true' ELSE 'false' END),"
+	         " 'path_len', CASE WHEN c.path_len>=0 THEN c.path_len END,"
+	         " 'self_signed', json(CASE WHEN c.self_signed THEN 'true' ELSE 'false' END),"
+	         " 'key_usage', " LIST_JSON("c.key_usage", ",") ","
+	         " 'eku', " LIST_JSON("c.eku", ",") ", 'ski', c.ski, 'aki', c.aki,"
+	         " 'ocsp_urls', " LIST_JSON("c.ocsp", "\n") ","
+	         " 'crl_urls', " LIST_JSON("c.crl", "\n") ","
+	         " 'ca_issuers_urls', " LIST_JSON("c.ca_issuers", "\n") ","
+	         " 'sct_count', c.sct_count, 'spki_sha256', c.spki_sha256, 'version', c.version,"
+	         " 'owner', c.owner, 'environment', c.environment,"
+	         " 'tags', " LIST_JSON("c.tags", ",") ","
+	         " 'first_seen', " TIME_JSON("c.first_seen") ","
+	         " 'locations', (SELECT json_group_array(json_object('kind', kind, 'where', loc,"
+	         " 'state', state, 'first_seen', " TIME_JSON("first_seen") ","
+	         " 'last_seen', " TIME_JSON("last_seen") ", 'detail', detail)) FROM"
+	         " (SELECT p.kind, p.loc, s.state, s.first_seen, s.last_seen, s.detail"
+	         " FROM sightings s JOIN places p ON p.id=s.place_id WHERE s.cert_id=c.id%s%s"
+	         " ORDER BY s.state DESC, p.kind, p.loc))) FROM certs c",
+	         nowidx, nowidx, f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "",
+	         locs);
+	snprintf(tail, sizeof tail, " ORDER BY %s%s, c.id%s", col, f->desc ? " DESC" : "",
+	         f->desc ? " DESC" : "");
+	if (f->limit > 0)
+		snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " LIMIT %ld", f->limit);
+	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
+		goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *j = col_text(st, 0);
+		if (!j) {
+			rc = cl_store_fail(s, CL_ERR_NOMEM, "out of memory encoding JSON");
+			goto out;
+		}
+		if ((rc = cb(arg, j, (size_t)sqlite3_column_bytes(st, 0))) != CL_OK)
+			goto out;
+	}
+	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "query");
+out:
+	sqlite3_finalize(st);
+	where_free(&w);
+	return rc;
+}
+
 static int sq_get_der(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len)
 {
 	struct sq_store *q = SQ(s);
@@ -2338,6 +2447,7 @@ const struct cl_store_backend cl_store_sqlite = {
 	.finding_settle = sq_finding_settle,
 	.tag = sq_tag,
 	.query = sq_query,
+	.query_json = sq_query_json,
 	.get_der = sq_get_der,
 	.summary = sq_summary,
 	.events = sq_events,

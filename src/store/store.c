@@ -176,6 +176,11 @@ int cl_store_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, 
 	return s->be->query(s, f, cb, arg);
 }
 
+int cl_store_query_json(struct cl_store *s, const struct cl_filter *f, cl_json_cb cb, void *arg)
+{
+	return s->be->query_json(s, f, cb, arg);
+}
+
 int cl_store_get_der(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len)
 {
 	return s->be->get_der(s, fp_hex, der, len);

@@ -243,6 +243,21 @@ typedef int (*cl_row_cb)(void *arg, const struct cl_inv_row *row);
  */
 int cl_store_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg);
 
+/*
+ * Like cl_store_query, but each certificate arrives already encoded as one
+ * JSON object (json[0..len), valid during the call) with the fields
+ * documented for `certledger ls --format json`: fingerprint_sha256,
+ * serial, subject, subject_cn, issuer, issuer_cn, sans, not_before,
+ * not_after, days_left, validity_days (at f->now), key_type, key_oid,
+ * key_bits, curve, sig_alg, is_ca, path_len, self_signed, key_usage, eku,
+ * ski, aki, ocsp_urls, crl_urls, ca_issuers_urls, sct_count, spki_sha256,
+ * version, owner, environment, tags, first_seen and locations [{kind,
+ * where, state, first_seen, last_seen, detail}]. Backends encode with
+ * their database's JSON functions: this is the fast path for large lists.
+ */
+typedef int (*cl_json_cb)(void *arg, const char *json, size_t len);
+int cl_store_query_json(struct cl_store *s, const struct cl_filter *f, cl_json_cb cb, void *arg);
+
 /* Fetches the DER of a certificate (new buffer, free()). CL_ERR_NOTFOUND. */
 int cl_store_get_der(struct cl_store *s, const char *fp_hex, unsigned char **der, size_t *len);
 

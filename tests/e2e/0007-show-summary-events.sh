@@ -129,6 +129,23 @@ assert_rc 0 "$CERTLEDGER" --db "$DB" show --format json "$FX/etc/nginx/tls/fullc
 pyassert 'check(sorted(c["fingerprint_sha256"] for c in d) == sorted(args), [c["subject_cn"] for c in d])' "$RSA_FP" "$INT_FP"
 assert_rc 2 "$CERTLEDGER" --db "$DB" show --format csv "$PREFIX"
 
+# ls encodes JSON in the store, show in the report layer: they must agree
+# field for field, for every certificate of the tree.
+assert_rc 0 "$CERTLEDGER" --db "$DB" ls --state all --format json
+printf '%s\n' "$OUT" >"$T/ls-all.json"
+while read -r fp; do
+	assert_rc 0 "$CERTLEDGER" --db "$DB" show --format json "$fp"
+	pyassert '
+import json
+ls = {c["fingerprint_sha256"]: c for c in json.load(open(args[0]))}
+c = dict(d[0]); c.pop("events"); c.pop("keys")
+check(c == ls[c["fingerprint_sha256"]],
+      "show and ls differ: %r" % [(k, c.get(k), ls[c["fingerprint_sha256"]].get(k))
+                                  for k in set(c) | set(ls[c["fingerprint_sha256"]])
+                                  if c.get(k) != ls[c["fingerprint_sha256"]].get(k)])
+' "$T/ls-all.json"
+done < <(tail -n +2 "$FX_MANIFEST" | cut -f1 | sort -u)
+
 # ---- show --pem -----------------------------------------------------------------------------------------
 assert_rc 0 "$CERTLEDGER" --db "$DB" show --pem "$PREFIX"
 printf '%s\n' "$OUT" >"$T/rsa.pem"
