@@ -1,4 +1,5 @@
 /* Content-based recognition of certificates, keystores and keys. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -428,6 +429,32 @@ next_stop:
 
 /* ---- DER --------------------------------------------------------------- */
 
+static bool d2i_X509_CRL_any(const unsigned char **pp, long len)
+{
+	X509_CRL *crl = d2i_X509_CRL(NULL, pp, len);
+
+	X509_CRL_free(crl);
+	return crl != NULL;
+}
+
+static bool d2i_X509_REQ_any(const unsigned char **pp, long len)
+{
+	X509_REQ *req = d2i_X509_REQ(NULL, pp, len);
+
+	X509_REQ_free(req);
+	return req != NULL;
+}
+
+/* True when p[0..n) decodes completely with d2i. */
+static bool der_is(const unsigned char *p, size_t n, bool (*d2i)(const unsigned char **, long))
+{
+	const unsigned char *q = p;
+	bool ok = n <= LONG_MAX && d2i(&q, (long)n) && q == p + n;
+
+	ERR_clear_error();
+	return ok;
+}
+
 static const unsigned char OID_PKCS7_SIGNED[] = {
 	0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02
 };
@@ -469,6 +496,10 @@ static void load_der(struct cl_load_result *r, const unsigned char *p, size_t n,
 		}
 		/* maybe a key after all (encrypted PKCS#8 starts with SEQUENCE too) */
 		load_key_der(r, p, (long)el, "DER", &ok);
+		if (!ok && (der_is(p, el, d2i_X509_CRL_any) || der_is(p, el, d2i_X509_REQ_any))) {
+			r->nother++;  /* a CRL or a CSR: certificate material, not a certificate */
+			ok = true;
+		}
 		if (ok) {
 			r->status = CL_OK;
 			r->problem[0] = '\0';
