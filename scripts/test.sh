@@ -11,13 +11,13 @@ export CL_TEST_TMP=${CL_TEST_TMP:-$PWD/build-test-tmp}
 rm -rf "$CL_TEST_TMP"; mkdir -p "$CL_TEST_TMP"; chmod 1777 "$CL_TEST_TMP"
 
 echo "== build and test (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCL_TESTS=ON -DCL_FUZZ=OFF >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 (cd build && ctest --output-on-failure -j"$jobs") | tee "$CL_TEST_TMP/ctest.log"
 ntests=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$CL_TEST_TMP/ctest.log")
 
 echo "== build and test under ASan+UBSan"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCL_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCL_SANITIZE=ON -DCL_TESTS=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
