@@ -389,6 +389,8 @@ static int record(struct disc *d, struct result *r)
 		snprintf(msg, sizeof msg, "cannot %s: %s", r->out == OUT_DIR_ERROR ? "list directory"
 		         : "read", strerror(r->err));
 		warn_file(d, r->where, "%s", msg);
+		if (r->err == ENOENT)
+			return CL_OK;  /* a root that does not exist: nothing there to track */
 		if ((rc = finding(d, "file.unreadable", "warning", target, NULL, msg)) != CL_OK)
 			return rc;
 		return settle(d, target);
@@ -856,7 +858,12 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 	for (r = 0; r < nroots && !stopping(&d); r++) {
 		char buf[PATH_MAX];
 		if (!realpath(roots[r], buf)) {
-			report_dir_error(&d, roots[r], errno);
+			int err = errno;
+			report_dir_error(&d, roots[r], err);
+			/* a root that was removed: what was recorded below it is gone */
+			if (err == ENOENT && roots[r][0] == '/' && !strstr(roots[r], "/.") &&
+			    !strstr(roots[r], "//"))
+				real[r] = strdup(roots[r]);
 			continue;
 		}
 		real[r] = strdup(buf);

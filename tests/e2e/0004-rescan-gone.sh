@@ -197,4 +197,18 @@ pyassert 'check([(e["event_type"], e["fingerprint_sha256"], e["location"]) for e
 assert_rc 0 "$CERTLEDGER" --db "$DB" ls --state gone --format json
 pyassert 'check([c["fingerprint_sha256"] for c in d] == [args[0]], d)' "$OLD_WILD_FP"
 
+# ---- a whole discovered root is removed, then discovered again ------------------------------------
+mkdir -p "$T/app/conf"
+mkcert appcert '/CN=removed-root.example.test' 30
+cp "$T/certs/appcert.pem" "$T/app/conf/app.pem"
+APP_FP=$(fingerprint "$T/certs/appcert.pem")
+assert_rc 0 "$CERTLEDGER" --db "$DB" discover files "$T/app"
+rm -rf "$T/app"
+assert_rc 0 "$CERTLEDGER" --db "$DB" discover files "$T/app"
+assert_contains "$ERR" "$T/app" "the missing root is named on stderr"
+assert_rc 0 "$CERTLEDGER" --db "$DB" ls --state gone --format json
+pyassert 'check(args[0] in [c["fingerprint_sha256"] for c in d], "certificate under a removed root not gone: %r" % d)' "$APP_FP"
+assert_rc 0 "$CERTLEDGER" --db "$DB" findings --format json --target "$T/app*"
+pyassert 'check(d == [], "a missing root is not a finding: %r" % d)'
+
 finish
