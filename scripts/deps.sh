@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# deps.sh build|test|bench - install the Debian 12 packages certledger needs
-# for that purpose, only those missing. Uses sudo when not root.
+# deps.sh [--list] build|test|bench - install the Debian 12 packages
+# certledger needs for that purpose, only those missing (sudo when not
+# root); --list only prints their names.
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
@@ -9,12 +10,22 @@ test=("${build[@]}" libcmocka-dev clang libclang-rt-14-dev default-jre-headless 
       valgrind util-linux procps)
 bench=("${build[@]}" libmbedtls-dev hyperfine time python3)
 
+list=0
+if [ "${1:-}" = "--list" ]; then
+	list=1
+	shift
+fi
+
 case "${1:-build}" in
 build) want=("${build[@]}") ;;
 test) want=("${test[@]}") ;;
 bench) want=("${bench[@]}") ;;
-*) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+*) echo "usage: $0 [--list] build|test|bench" >&2; exit 2 ;;
 esac
+if [ "$list" = 1 ]; then
+	echo "${want[*]}"
+	exit 0
+fi
 
 missing=()
 for p in "${want[@]}"; do
