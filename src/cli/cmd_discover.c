@@ -82,6 +82,8 @@ int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 {
 	const char *excludes[256], *passwords[MAX_PASSWORDS + 1], *env;
 	char *owned[MAX_PASSWORDS] = { 0 };
+	const char *pwfiles[16];
+	size_t npwfiles = 0;
 	struct cl_discover_opts o = { 0 };
 	struct cl_discover_stats st;
 	struct cl_load_opts lo = { 0 };
@@ -130,11 +132,9 @@ int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 			o.workers = (int)v;
 			break;
 		case O_PASSFILE:
-			if ((rc = read_passwords(optarg, owned + nowned, MAX_PASSWORDS - nowned)) < 0) {
-				rc = CL_ERR_USAGE;
-				goto out;
-			}
-			nowned += rc;
+			if (npwfiles >= CL_ARRAY_LEN(pwfiles))
+				return cl_cli_usage("discover files", "too many --password-file");
+			pwfiles[npwfiles++] = optarg;
 			break;
 		case O_NO_PROGRESS: progress = 0; break;
 		case O_PROGRESS: progress = 1; break;
@@ -149,6 +149,14 @@ int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cl_cli_usage("discover files", "give at least one PATH to walk");
+	/* read only once the options are valid: nothing secret to drop on a usage error */
+	for (i = 0; i < (int)npwfiles; i++) {
+		if ((rc = read_passwords(pwfiles[i], owned + nowned, MAX_PASSWORDS - nowned)) < 0) {
+			rc = CL_ERR_USAGE;
+			goto out;
+		}
+		nowned += rc;
+	}
 	for (i = 0; i < nowned; i++)
 		passwords[npw++] = owned[i];
 	if ((env = getenv("CERTLEDGER_P12_PASSWORD")) != NULL && npw < MAX_PASSWORDS)

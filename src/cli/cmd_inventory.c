@@ -196,7 +196,7 @@ static int print_event(void *arg, const struct cl_event_row *e)
 
 static int print_key(void *arg, const struct cl_key_row *k)
 {
-	(void)arg;
+	(*(long *)arg)++;
 	printf("  key present at %s, mode %04o%s%s (%s, %s%s)\n", k->where, k->mode,
 	       (k->mode & 044) ? " — readable by " : "",
 	       (k->mode & 04) ? "everyone" : (k->mode & 040) ? "its group" : "",
@@ -251,6 +251,7 @@ static int show_one(void *arg, const struct cl_inv_row *row)
 	const struct cl_cert *c = row->c;
 	char fp[65], spki[65], nb[40], na[40], fs[40], ls[40];
 	struct cl_event_filter ef = { 0 };
+	long nkeys;
 	size_t i;
 
 	cl_hex(fp, c->fp, CL_SHA256_LEN);
@@ -304,7 +305,7 @@ static int show_one(void *arg, const struct cl_inv_row *row)
 		printf(" [%s]", c->key_oid);
 	printf("\n  %-18s%s\n", "Key SHA-256", spki);
 	printf("  %-18s%s\n", "Signature", c->sig_alg);
-	printf("  %-18s%s%s\n", "CA", c->is_ca ? "yes" : "no", "");
+	printf("  %-18s%s\n", "CA", c->is_ca ? "yes" : "no");
 	if (c->is_ca && c->path_len >= 0)
 		printf("  %-18s%d\n", "Path length", c->path_len);
 	printf("  %-18s%s\n", "Self-signed", c->self_signed ? "yes (signature verified)" : "no");
@@ -335,11 +336,10 @@ static int show_one(void *arg, const struct cl_inv_row *row)
 		       cl_time_fmt(ls, sizeof ls, l->last_seen));
 	}
 	printf("\nPrivate keys\n");
-	{
-		long before = x->shown;
-		cl_store_keys(x->s, spki, print_key, NULL);
-		(void)before;
-	}
+	nkeys = 0;
+	cl_store_keys(x->s, spki, print_key, &nkeys);
+	if (nkeys == 0)
+		printf("  none found\n");
 	printf("\nEvents\n");
 	return cl_store_events(x->s, &ef, print_event, NULL);
 }

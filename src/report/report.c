@@ -484,11 +484,9 @@ int cl_report_finding(void *arg, const struct cl_finding_row *f)
 		break;
 	case CL_FMT_TABLE:
 		fs[10] = '\0';
-		fprintf(w->out, "%-8s  %-20s  %-10s  %s: %s%s%s\n", f->severity, f->rule, fs,
+		fprintf(w->out, "%-8s  %-20s  %-10s  %s: %s%s%s%s\n", f->severity, f->rule, fs,
 		        f->target, f->message, f->resolved_at ? " (resolved " : "",
-		        f->resolved_at ? rs : "");
-		if (f->resolved_at)
-			fputs(")", w->out), fseek(w->out, 0, SEEK_CUR);
+		        f->resolved_at ? rs : "", f->resolved_at ? ")" : "");
 		break;
 	}
 	w->rows++;

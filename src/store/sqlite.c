@@ -258,26 +258,29 @@ static void fn_san_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	const char *pat = (const char *)sqlite3_value_text(argv[0]);
 	const char *s = (const char *)sqlite3_value_text(argv[1]);
-	char line[1024];
 	const char *nl, *colon;
+	char small[512], *line;
 	size_t n;
+	bool hit;
 
 	(void)argc;
-	if (!pat || !s) {
-		sqlite3_result_int(ctx, 0);
-		return;
-	}
-	while (*s) {
+	while (pat && s && *s) {
 		nl = strchr(s, '\n');
 		n = nl ? (size_t)(nl - s) : strlen(s);
-		if (n < sizeof line) {
-			memcpy(line, s, n);
-			line[n] = '\0';
-			colon = strchr(line, ':');
-			if (cl_glob(pat, line) || (colon && cl_glob(pat, colon + 1))) {
-				sqlite3_result_int(ctx, 1);
-				return;
-			}
+		/* SANs have no length limit: long ones are copied to the heap */
+		if ((line = n < sizeof small ? small : malloc(n + 1)) == NULL) {
+			sqlite3_result_error_nomem(ctx);
+			return;
+		}
+		memcpy(line, s, n);
+		line[n] = '\0';
+		colon = strchr(line, ':');
+		hit = cl_glob(pat, line) || (colon && cl_glob(pat, colon + 1));
+		if (line != small)
+			free(line);
+		if (hit) {
+			sqlite3_result_int(ctx, 1);
+			return;
 		}
 		s += n;
 		if (*s == '\n')

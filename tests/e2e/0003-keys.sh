@@ -154,9 +154,10 @@ run "$CERTLEDGER" --db "$DB" show "$RSA_FP"
 assert_contains "$OUT" "Private keys
   key present at $FX/etc/nginx/tls/privkey.pem, mode 0600 (PEM, present)" "show of the rsa2048 leaf"
 
-# A certificate without a key has an empty "Private keys" section.
+# A certificate without a key says so in its "Private keys" section.
 run "$CERTLEDGER" --db "$DB" show "$(fp_of sha1.example.test)"
 assert_contains "$OUT" "Private keys
+  none found
 
 Events" "show of a certificate without a key"
 

@@ -1,6 +1,7 @@
 /* Table-driven tests of the core helpers. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "testutil.h"
 #include "core/buf.h"
 #include "core/der.h"
@@ -155,6 +156,31 @@ static void test_der_lengths(void **state)
 		assert_int_equal(cl_der_elem_len(t[i].in, t[i].n), t[i].want);
 }
 
+static void test_write_atomic(void **state)
+{
+	char path[4096], cmd[4200];
+	unsigned char *got;
+	struct stat sb;
+	size_t len;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/atomic.key", tu_tmpdir());
+	assert_int_equal(cl_write_file_atomic(path, "old", 3, 0644), CL_OK);
+	assert_int_equal(cl_write_file_atomic(path, "secret", 6, 0600), CL_OK);
+	got = tu_read(path, &len);
+	assert_int_equal(len, 6);
+	assert_memory_equal(got, "secret", 6);
+	free(got);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* no temporary file is left behind */
+	snprintf(cmd, sizeof cmd, "test -z \"$(ls %s | grep '\\.tmp\\.')\"", tu_tmpdir());
+	tu_sh("%s", cmd);
+	/* a directory that does not exist: an error, nothing created */
+	snprintf(path, sizeof path, "%s/missing/dir/x.pem", tu_tmpdir());
+	assert_int_equal(cl_write_file_atomic(path, "x", 1, 0600), CL_ERR_IO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_der_lengths),
+		cmocka_unit_test(test_write_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
