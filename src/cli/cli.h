@@ -61,6 +61,8 @@ const struct option *cl_cli_longopts(const struct option *own, bool with_filters
 #define OPT_FORMAT 901
 
 int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_discover_net(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_endpoints(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_ls(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_show(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_summary(struct cl_cli *cli, int argc, char **argv);

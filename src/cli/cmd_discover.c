@@ -98,8 +98,10 @@ int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 		cl_cli_help(cl_cli_find("discover"));
 		return argc < 2 ? CL_EXIT_USAGE : CL_EXIT_OK;
 	}
+	if (strcmp(argv[1], "net") == 0)
+		return cl_cmd_discover_net(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "files") != 0)
-		return cl_cli_usage("discover", "unknown kind '%s' (supported: files)", argv[1]);
+		return cl_cli_usage("discover", "unknown kind '%s' (supported: files, net)", argv[1]);
 	argc--;
 	argv++;
 	cl_buf_init(&args, 1 << 16);

@@ -18,115 +18,12 @@
 #include <openssl/crypto.h>
 #include "core/log.h"
 #include "core/util.h"
+#include "core/queue.h"
 #include "discover/files.h"
 
-#define QUEUE_CAP 1024
 #define BATCH_WEIGHT 50000            /* files + certificates per transaction */
 #define MAX_INFLIGHT_CERTS 8192       /* parsed, not yet written */
 #define BATCH_NSEC 500000000L
-
-/* ---- bounded queue -------------------------------------------------------- */
-
-struct queue {
-	void *items[QUEUE_CAP];
-	size_t weights[QUEUE_CAP];
-	size_t head, len;
-	size_t weight, max_weight; /* e.g. certificates held: bounds memory */
-	size_t wake_at;        /* wake a waiting consumer once len reaches this */
-	int waiting;           /* consumers blocked in queue_pop */
-	bool closed;
-	pthread_mutex_t mu;
-	pthread_cond_t not_empty, not_full;
-};
-
-static void queue_init(struct queue *q, size_t wake_at, size_t max_weight)
-{
-	memset(q, 0, sizeof *q);
-	q->wake_at = wake_at ? wake_at : 1;
-	q->max_weight = max_weight ? max_weight : SIZE_MAX;
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->not_empty, NULL);
-	pthread_cond_init(&q->not_full, NULL);
-}
-
-static void queue_destroy(struct queue *q)
-{
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->not_empty);
-	pthread_cond_destroy(&q->not_full);
-}
-
-/* Worth waking a consumer: enough items, or heavy enough that producers
- * may be about to block on the weight limit. */
-static bool queue_ready(const struct queue *q)
-{
-	return q->len >= q->wake_at || (q->len > 0 && q->weight >= q->max_weight / 2);
-}
-
-/* Queues item; blocks while the queue is full or (unless empty) too heavy. */
-static void queue_push(struct queue *q, void *item, size_t weight)
-{
-	size_t slot;
-
-	pthread_mutex_lock(&q->mu);
-	while (q->len == QUEUE_CAP || (q->len > 0 && q->weight + weight > q->max_weight))
-		pthread_cond_wait(&q->not_full, &q->mu);
-	slot = (q->head + q->len++) % QUEUE_CAP;
-	q->items[slot] = item;
-	q->weights[slot] = weight;
-	q->weight += weight;
-	/* batch wake-ups: a context switch per item costs more than the item */
-	if (q->waiting && queue_ready(q))
-		pthread_cond_signal(&q->not_empty);
-	pthread_mutex_unlock(&q->mu);
-}
-
-/*
- * Takes up to max items (at least one) into out. Returns the number
- * taken: 0 once the queue is closed and empty, or when deadline passed
- * with nothing queued (*timed_out set then).
- */
-static size_t queue_pop(struct queue *q, void **out, size_t max,
-                        const struct timespec *deadline, bool *timed_out)
-{
-	size_t n = 0;
-
-	if (timed_out)
-		*timed_out = false;
-	pthread_mutex_lock(&q->mu);
-	while (!queue_ready(q) && !q->closed) {
-		int rc;
-		q->waiting++;
-		rc = deadline ? pthread_cond_timedwait(&q->not_empty, &q->mu, deadline)
-		              : pthread_cond_wait(&q->not_empty, &q->mu);
-		q->waiting--;
-		if (rc == ETIMEDOUT) {
-			if (q->len == 0 && timed_out)
-				*timed_out = !q->closed;
-			break;
-		}
-	}
-	while (q->len > 0 && n < max) {
-		out[n++] = q->items[q->head];
-		q->weight -= q->weights[q->head];
-		q->head = (q->head + 1) % QUEUE_CAP;
-		q->len--;
-	}
-	if (n)
-		pthread_cond_broadcast(&q->not_full);
-	if (q->waiting && queue_ready(q))
-		pthread_cond_signal(&q->not_empty);  /* pass the baton */
-	pthread_mutex_unlock(&q->mu);
-	return n;
-}
-
-static void queue_close(struct queue *q)
-{
-	pthread_mutex_lock(&q->mu);
-	q->closed = true;
-	pthread_cond_broadcast(&q->not_empty);
-	pthread_mutex_unlock(&q->mu);
-}
 
 /* ---- results ------------------------------------------------------------- */
 
@@ -192,7 +89,7 @@ struct disc {
 	struct cl_store *s;
 	const struct cl_discover_opts *o;
 	struct cl_discover_stats *st;
-	struct queue jobs, results;
+	struct cl_queue jobs, results;
 	int64_t run_id, now;
 	int store_rc;           /* first store error; stops the writer */
 	volatile long walked;   /* files queued */
@@ -303,12 +200,12 @@ static void *worker_main(void *arg)
 	pthread_setname_np(pthread_self(), "cl-parse");
 	size_t n, i;
 
-	while ((n = queue_pop(&d->jobs, paths, CL_ARRAY_LEN(paths), NULL, NULL)) > 0) {
+	while ((n = cl_queue_pop(&d->jobs, paths, CL_ARRAY_LEN(paths), NULL, NULL)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct result *r = stopping(d) ? NULL : examine(d, paths[i]);
 			free(paths[i]);
 			if (r)
-				queue_push(&d->results, r, 1 + r->lr.ncerts);
+				cl_queue_push(&d->results, r, 1 + r->lr.ncerts);
 		}
 	}
 	return NULL;
@@ -523,7 +420,7 @@ static void *writer_main(void *arg)
 			deadline.tv_sec++;
 			deadline.tv_nsec -= 1000000000L;
 		}
-		n = queue_pop(&d->results, batch, CL_ARRAY_LEN(batch), &deadline, &timed_out);
+		n = cl_queue_pop(&d->results, batch, CL_ARRAY_LEN(batch), &deadline, &timed_out);
 		if (n == 0 && in_txn) {
 			if ((rc = cl_store_commit(d->s)) != CL_OK && d->store_rc == CL_OK)
 				d->store_rc = rc;
@@ -645,7 +542,7 @@ static void report_dir_error(struct disc *d, const char *path, int err)
 	struct result *r = result_new(path, OUT_DIR_ERROR, err);
 
 	if (r)
-		queue_push(&d->results, r, 1);
+		cl_queue_push(&d->results, r, 1);
 }
 
 static void enqueue_file(struct disc *d, const char *path)
@@ -657,7 +554,7 @@ static void enqueue_file(struct disc *d, const char *path)
 	/* (jobs are handed to workers in small batches) */
 	d->walked++;
 	d->st->files++;
-	queue_push(&d->jobs, p, 1);
+	cl_queue_push(&d->jobs, p, 1);
 }
 
 struct dir_entry {
@@ -842,13 +739,13 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 	}
 	if ((rc = cl_store_run_begin(s, "discover-files", o->args, d.now, &d.run_id)) != CL_OK)
 		return rc;
-	queue_init(&d.jobs, 16, 0);
-	queue_init(&d.results, 32, MAX_INFLIGHT_CERTS);
+	cl_queue_init(&d.jobs, 16, 0);
+	cl_queue_init(&d.results, 32, MAX_INFLIGHT_CERTS);
 	if (!(workers = calloc((size_t)nworkers, sizeof *workers)) ||
 	    !(real = calloc(nroots ? nroots : 1, sizeof *real))) {
 		free(workers);
-		queue_destroy(&d.jobs);
-		queue_destroy(&d.results);
+		cl_queue_destroy(&d.jobs);
+		cl_queue_destroy(&d.results);
 		cl_log(CL_LOG_ERROR, "out of memory");
 		return CL_ERR_NOMEM;
 	}
@@ -869,10 +766,10 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 		real[r] = strdup(buf);
 		walk_root(&d, buf);
 	}
-	queue_close(&d.jobs);
+	cl_queue_close(&d.jobs);
 	for (i = 0; i < nworkers; i++)
 		pthread_join(workers[i], NULL);
-	queue_close(&d.results);
+	cl_queue_close(&d.results);
 	pthread_join(writer, NULL);
 	st->interrupted = o->stop && *o->stop;
 	rc = d.store_rc;
@@ -909,7 +806,7 @@ int cl_discover_files(struct cl_store *s, const char *const *roots, size_t nroot
 	for (r = 0; r < d.nopen; r++)
 		free(d.open_targets[r]);
 	free(d.open_targets);
-	queue_destroy(&d.jobs);
-	queue_destroy(&d.results);
+	cl_queue_destroy(&d.jobs);
+	cl_queue_destroy(&d.results);
 	return rc;
 }

@@ -349,6 +349,20 @@ void cl_report_certs_end(struct cl_writer *w)
 	w->bufcap = 0;
 }
 
+/* Writes o (consumed) as the next element of a JSON array. */
+static int put_json(struct cl_writer *w, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	if (!s)
+		return CL_ERR_NOMEM;
+	fputs(w->rows ? ",\n" : "\n", w->out);
+	fputs(s, w->out);
+	free(s);
+	return CL_OK;
+}
+
 /* Opens a listing: "[" for JSON, the header row for CSV, head for a table. */
 static void begin(struct cl_writer *w, const char *const *cols, size_t ncols, const char *head)
 {
@@ -383,7 +397,6 @@ int cl_report_event(void *arg, const struct cl_event_row *e)
 	struct cl_writer *w = arg;
 	char ts[40], id[32];
 	json_t *o, *detail = NULL;
-	char *s;
 
 	cl_time_fmt(ts, sizeof ts, e->ts);
 	switch (w->fmt) {
@@ -395,13 +408,8 @@ int cl_report_event(void *arg, const struct cl_event_row *e)
 		              "fingerprint_sha256", str_or_null(e->fp),
 		              "location", str_or_null(e->location), "actor", str_or_null(e->actor),
 		              "detail", detail ? detail : json_object());
-		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		json_decref(o);
-		if (!s)
+		if (put_json(w, o) != CL_OK)
 			return CL_ERR_NOMEM;
-		fputs(w->rows ? ",\n" : "\n", w->out);
-		fputs(s, w->out);
-		free(s);
 		break;
 	case CL_FMT_CSV:
 		snprintf(id, sizeof id, "%lld", (long long)e->id);
@@ -448,7 +456,6 @@ int cl_report_finding(void *arg, const struct cl_finding_row *f)
 	struct cl_writer *w = arg;
 	char fs[40], ls[40], rs[40], id[32];
 	json_t *o;
-	char *s;
 
 	cl_time_fmt(fs, sizeof fs, f->first_seen);
 	cl_time_fmt(ls, sizeof ls, f->last_seen);
@@ -461,13 +468,8 @@ int cl_report_finding(void *arg, const struct cl_finding_row *f)
 		              "fingerprint_sha256", str_or_null(f->fp), "message", f->message,
 		              "first_seen", fs, "last_seen", ls,
 		              "resolved_at", f->resolved_at ? json_string(rs) : json_null());
-		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		json_decref(o);
-		if (!s)
+		if (put_json(w, o) != CL_OK)
 			return CL_ERR_NOMEM;
-		fputs(w->rows ? ",\n" : "\n", w->out);
-		fputs(s, w->out);
-		free(s);
 		break;
 	case CL_FMT_CSV:
 		snprintf(id, sizeof id, "%lld", (long long)f->id);
@@ -494,6 +496,115 @@ int cl_report_finding(void *arg, const struct cl_finding_row *f)
 }
 
 void cl_report_findings_end(struct cl_writer *w)
+{
+	cl_report_certs_end(w);
+}
+
+/* ---- endpoints ------------------------------------------------------------ */
+
+static const char *const endpoint_cols[] = {
+	"address", "port", "sni", "hostname", "status", "error", "starttls", "tls_version",
+	"cipher", "group", "alpn", "ocsp_stapled", "leaf_fingerprint", "subject", "issuer",
+	"not_after", "days_left", "verify", "verify_detail", "chain", "location", "first_seen",
+	"last_seen", "unreachable_since",
+};
+
+void cl_report_endpoints_begin(struct cl_writer *w)
+{
+	char head[160];
+
+	snprintf(head, sizeof head, "%-28s  %-9s  %-7s  %-12s  %-10s  %5s  %-17s  %s\n",
+	         "ENDPOINT", "STATUS", "TLS", "FINGERPRINT", "NOT AFTER", "DAYS", "VERIFY",
+	         "SUBJECT / ERROR");
+	begin(w, endpoint_cols, CL_ARRAY_LEN(endpoint_cols), head);
+}
+
+static json_t *str_or_empty(const char *s)
+{
+	return json_string(s ? s : "");
+}
+
+int cl_report_endpoint(void *arg, const struct cl_endpoint_row *r)
+{
+	struct cl_writer *w = arg;
+	char na[40] = "", fs[40], ls[40], us[40] = "", days[24] = "", port[16];
+	bool tls = r->leaf_fp && *r->leaf_fp;
+	int64_t dl = tls ? cl_floordiv(r->not_after - w->now, 86400) : 0;
+	json_t *o, *chain;
+	size_t i, n;
+
+	if (tls) {
+		cl_time_fmt(na, sizeof na, r->not_after);
+		snprintf(days, sizeof days, "%lld", (long long)dl);
+	}
+	cl_time_fmt(fs, sizeof fs, r->first_seen);
+	cl_time_fmt(ls, sizeof ls, r->last_seen);
+	if (r->unreachable_since)
+		cl_time_fmt(us, sizeof us, r->unreachable_since);
+	snprintf(port, sizeof port, "%d", r->port);
+	switch (w->fmt) {
+	case CL_FMT_JSON:
+		chain = json_array();
+		for (const char *p = r->chain; p && *p; p += n) {
+			p += strspn(p, " ");
+			n = strcspn(p, " ");
+			if (n)
+				json_array_append_new(chain, json_stringn(p, n));
+		}
+		o = json_pack("{s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+		              "s:o,s:o,s:o,s:o,s:o,s:s,s:s,s:o}",
+		              "address", str_or_empty(r->address), "port", r->port,
+		              "sni", str_or_empty(r->sni), "hostname", str_or_empty(r->hostname),
+		              "status", str_or_empty(r->status), "error", str_or_empty(r->error),
+		              "starttls", str_or_empty(r->starttls),
+		              "tls_version", str_or_empty(r->tls_version),
+		              "cipher", str_or_empty(r->cipher), "group", str_or_empty(r->group),
+		              "alpn", str_or_empty(r->alpn),
+		              "ocsp_stapled", r->ocsp_stapled < 0 ? json_null()
+		                              : json_boolean(r->ocsp_stapled),
+		              "leaf_fingerprint", str_or_empty(r->leaf_fp),
+		              "subject", str_or_empty(r->subject), "issuer", str_or_empty(r->issuer),
+		              "not_after", tls ? json_string(na) : json_string(""),
+		              "days_left", tls ? json_integer(dl) : json_null(),
+		              "verify", str_or_empty(r->verify),
+		              "verify_detail", str_or_empty(r->verify_detail), "chain", chain,
+		              "location", str_or_empty(r->location), "first_seen", fs,
+		              "last_seen", ls, "unreachable_since", str_or_empty(us));
+		if (put_json(w, o) != CL_OK)
+			return CL_ERR_NOMEM;
+		break;
+	case CL_FMT_CSV: {
+		const char *f[] = {
+			r->address, port, r->sni, r->hostname, r->status, r->error, r->starttls,
+			r->tls_version, r->cipher, r->group, r->alpn,
+			r->ocsp_stapled < 0 ? "" : r->ocsp_stapled ? "true" : "false", r->leaf_fp,
+			r->subject, r->issuer, na, days, r->verify, r->verify_detail, r->chain,
+			r->location, fs, ls, us,
+		};
+		for (i = 0; i < CL_ARRAY_LEN(f); i++)
+			cl_csv_field(w->out, f[i] ? f[i] : "", i == 0);
+		fputs("\r\n", w->out);
+		break;
+	}
+	case CL_FMT_TABLE: {
+		char ep[300], sub[100];
+		snprintf(ep, sizeof ep, "%s", r->location ? r->location + 4 : "");
+		if (strcmp(r->status, "ok") != 0)
+			snprintf(sub, sizeof sub, "%s%s%s", r->error ? r->error : "",
+			         tls && r->subject ? " | last: " : "", tls && r->subject ? r->subject : "");
+		else
+			snprintf(sub, sizeof sub, "%s", r->subject ? r->subject : "");
+		fprintf(w->out, "%-28s  %-9s  %-7s  %-12.12s  %-10.10s  %5s  %-17s  %s\n", ep,
+		        r->status, r->tls_version ? r->tls_version : "-", tls ? r->leaf_fp : "-",
+		        tls ? na : "-", tls ? days : "-", r->verify ? r->verify : "-", sub);
+		break;
+	}
+	}
+	w->rows++;
+	return CL_OK;
+}
+
+void cl_report_endpoints_end(struct cl_writer *w)
 {
 	cl_report_certs_end(w);
 }

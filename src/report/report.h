@@ -44,6 +44,11 @@ void cl_report_findings_begin(struct cl_writer *w);
 int cl_report_finding(void *w, const struct cl_finding_row *f);
 void cl_report_findings_end(struct cl_writer *w);
 
+/* Endpoints (endpoints, discover net --output): one row per endpoint. */
+void cl_report_endpoints_begin(struct cl_writer *w);
+int cl_report_endpoint(void *w, const struct cl_endpoint_row *r);
+void cl_report_endpoints_end(struct cl_writer *w);
+
 /* Writes one CSV field (RFC 4180 quoting); sep is written before it unless first. */
 void cl_csv_field(FILE *out, const char *s, bool first);
 

@@ -56,6 +56,11 @@ struct cl_store_backend {
 	                int (*cb)(void *arg, const struct cl_finding_row *r), void *arg);
 	int (*keys)(struct cl_store *s, const char *spki_hex,
 	            int (*cb)(void *arg, const struct cl_key_row *k), void *arg);
+	int (*observe_endpoint)(struct cl_store *s, int64_t run_id, struct cl_endpoint_obs *e,
+	                        int64_t now, const char *location, unsigned *what,
+	                        long *certs_new);
+	int (*endpoints)(struct cl_store *s, const struct cl_endpoint_filter *f,
+	                 int (*cb)(void *arg, const struct cl_endpoint_row *r), void *arg);
 };
 
 extern const struct cl_store_backend cl_store_sqlite;

@@ -77,6 +77,20 @@ static const char *const cl_sqlite_migrations[] = {
 	" id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, actor TEXT,"
 	" started INTEGER NOT NULL, finished INTEGER, status TEXT, stats TEXT);"
 	"INSERT INTO meta VALUES('application','certledger');",
+
+	/* 2: network endpoints (discover net) */
+	"CREATE TABLE endpoints("
+	" place_id INTEGER PRIMARY KEY REFERENCES places(id),"  /* the tls: location */
+	" address TEXT NOT NULL, port INTEGER NOT NULL,"
+	" sni TEXT NOT NULL DEFAULT '', hostname TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL, error TEXT, starttls TEXT,"
+	/* the last successful handshake's parameters, kept while failing */
+	" tls_version TEXT, cipher TEXT, grp TEXT, alpn TEXT, ocsp_stapled INTEGER,"
+	" leaf_fp TEXT, chain TEXT, verify TEXT, verify_detail TEXT,"
+	" first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, last_ok INTEGER,"
+	" unreachable_since INTEGER, last_run INTEGER NOT NULL);"
+	"CREATE INDEX endpoints_addr ON endpoints(address, port);"
+	"CREATE INDEX endpoints_leaf ON endpoints(leaf_fp);",
 };
 
 #endif

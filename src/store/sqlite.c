@@ -49,6 +49,10 @@ enum sq_stmt {
 	ST_FINDING_REFRESH,
 	ST_FINDING_STALE,
 	ST_FINDING_RESOLVE,
+	ST_EP_GET,
+	ST_EP_OK,
+	ST_EP_FAIL,
+	ST_EP_TIMES,
 	ST_COUNT
 };
 
@@ -109,6 +113,34 @@ static const char *const stmt_sql[ST_COUNT] = {
 	"SELECT id, rule, fp FROM findings WHERE target=?1 AND resolved_at IS NULL"
 	" AND substr(rule,1,length(?2))=?2 AND last_run<>?3",
 	[ST_FINDING_RESOLVE] = "UPDATE findings SET resolved_at=?2 WHERE id=?1",
+	[ST_EP_GET] = "SELECT status, leaf_fp, first_seen, unreachable_since, last_ok"
+	              " FROM endpoints WHERE place_id=?1",
+	[ST_EP_OK] =
+		"INSERT INTO endpoints(place_id,address,port,sni,hostname,status,error,starttls,"
+		"tls_version,cipher,grp,alpn,ocsp_stapled,leaf_fp,chain,verify,verify_detail,"
+		"first_seen,last_seen,last_ok,unreachable_since,last_run) VALUES(?1,?2,?3,?4,?5,?6,"
+		"?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?18,"
+		"CASE WHEN ?6='ok' THEN ?18 END,CASE WHEN ?6<>'ok' THEN ?18 END,?19)"
+		" ON CONFLICT(place_id) DO UPDATE SET hostname=excluded.hostname,"
+		" status=excluded.status, error=excluded.error, starttls=excluded.starttls,"
+		" tls_version=excluded.tls_version, cipher=excluded.cipher, grp=excluded.grp,"
+		" alpn=excluded.alpn, ocsp_stapled=excluded.ocsp_stapled, leaf_fp=excluded.leaf_fp,"
+		" chain=excluded.chain, verify=excluded.verify, verify_detail=excluded.verify_detail,"
+		" last_seen=excluded.last_seen, last_ok=COALESCE(excluded.last_ok, last_ok),"
+		" unreachable_since=CASE WHEN excluded.status='ok' THEN NULL"
+		" ELSE COALESCE(unreachable_since, excluded.last_seen) END,"
+		" last_run=excluded.last_run",
+	[ST_EP_TIMES] = "SELECT first_seen, last_seen, unreachable_since FROM endpoints"
+	                " WHERE place_id=?1",
+	/* a failure without a handshake keeps what the last handshake showed */
+	[ST_EP_FAIL] =
+		"INSERT INTO endpoints(place_id,address,port,sni,hostname,status,error,starttls,"
+		"first_seen,last_seen,unreachable_since,last_run) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+		"?9,?9,?9,?10) ON CONFLICT(place_id) DO UPDATE SET hostname=excluded.hostname,"
+		" status=excluded.status, error=excluded.error, starttls=excluded.starttls,"
+		" last_seen=excluded.last_seen,"
+		" unreachable_since=COALESCE(unreachable_since, excluded.last_seen),"
+		" last_run=excluded.last_run",
 };
 
 struct sq_store {
@@ -2459,6 +2491,287 @@ static int sq_keys(struct cl_store *s, const char *spki_hex,
 	return rc;
 }
 
+/* ---- network endpoints ------------------------------------------------ */
+
+struct ep_prev {
+	bool exists, was_ok;
+	char leaf[2 * CL_SHA256_LEN + 1];
+};
+
+static int ep_get(struct sq_store *q, int64_t place_id, struct ep_prev *p)
+{
+	sqlite3_stmt *st;
+	int src;
+
+	memset(p, 0, sizeof *p);
+	if (place_id == 0)
+		return CL_OK;
+	if (!(st = sq_stmt(q, ST_EP_GET)))
+		return CL_ERR;
+	sqlite3_bind_int64(st, 1, place_id);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *leaf = col_text(st, 1);
+		p->exists = true;
+		p->was_ok = strcmp(col_text(st, 0), "ok") == 0;
+		snprintf(p->leaf, sizeof p->leaf, "%s", leaf ? leaf : "");
+	}
+	sqlite3_reset(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "look up endpoint");
+}
+
+static const char *verify_severity(const char *v)
+{
+	static const struct { const char *v, *sev; } tab[] = {
+		{ "expired", "critical" }, { "not-yet-valid", "error" },
+		{ "hostname-mismatch", "error" }, { "incomplete-chain", "error" },
+		{ "weak-signature", "error" }, { "self-signed", "warning" },
+		{ "untrusted-root", "warning" }, { "wrong-order", "warning" },
+	};
+	size_t i;
+
+	for (i = 0; i < CL_ARRAY_LEN(tab); i++)
+		if (strcmp(tab[i].v, v) == 0)
+			return tab[i].sev;
+	return "warning";
+}
+
+/* Raises tls.<status> or one tls.verify.<problem> per problem found. */
+static int ep_findings(struct sq_store *q, int64_t run_id, const struct cl_endpoint_obs *e,
+                       const struct ep_prev *prev, int64_t now)
+{
+	const struct cl_endpoint_row *r = &e->r;
+	char rule[64], msg[1024], list[256], *tok, *save = NULL;
+	bool is_new;
+	int rc;
+
+	if (strcmp(r->status, "ok") != 0) {
+		bool down = strcmp(r->status, "refused") == 0 || strcmp(r->status, "timeout") == 0;
+		snprintf(rule, sizeof rule, "tls.%s", r->status);
+		snprintf(msg, sizeof msg, "%s%s%s", r->status, r->error && *r->error ? ": " : "",
+		         r->error ? r->error : "");
+		rc = sq_finding_raise(&q->base, run_id, rule,
+		                      down && (prev->was_ok || prev->leaf[0]) ? "error" : "warning",
+		                      r->location, NULL, msg, now, &is_new);
+		if (rc != CL_OK)
+			return rc;
+	}
+	/* every problem of the chain, not only the first */
+	if (r->leaf_fp && e->ncerts && r->verify && strcmp(r->verify, "ok") != 0) {
+		const char *problems = r->verify_detail && *r->verify_detail ? r->verify_detail
+		                                                              : r->verify;
+		/* verify_detail: "expired,hostname-mismatch: text" */
+		snprintf(list, sizeof list, "%.*s", (int)strcspn(problems, ":"), problems);
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			snprintf(rule, sizeof rule, "tls.verify.%s", tok);
+			snprintf(msg, sizeof msg, "%s (%s)", tok,
+			         r->verify_detail ? r->verify_detail : r->verify);
+			if ((rc = sq_finding_raise(&q->base, run_id, rule, verify_severity(tok),
+			                           r->location, r->leaf_fp, msg, now, &is_new)) != CL_OK)
+				return rc;
+		}
+	}
+	return findings_settle(q, run_id, "tls.", r->location, now);
+}
+
+static int ep_event(struct sq_store *q, int64_t now, const char *type,
+                    const struct cl_endpoint_obs *e, const char *old_fp)
+{
+	const struct cl_endpoint_row *r = &e->r;
+	json_t *o;
+	char *d;
+	int rc;
+
+	if (!(o = json_pack("{s:s}", "status", r->status)))
+		return CL_ERR_NOMEM;
+	if (r->error && *r->error)
+		json_object_set_new(o, "error", json_string(r->error));
+	if (r->tls_version && e->ncerts)
+		json_object_set_new(o, "tls_version", json_string(r->tls_version));
+	if (r->verify && e->ncerts)
+		json_object_set_new(o, "verify", json_string(r->verify));
+	if (old_fp && *old_fp)
+		json_object_set_new(o, "old_fp", json_string(old_fp));
+	if (r->leaf_fp && e->ncerts)
+		json_object_set_new(o, old_fp ? "new_fp" : "fp", json_string(r->leaf_fp));
+	d = json_detail(o);
+	rc = sq_event(q, now, type, e->ncerts ? r->leaf_fp : NULL, r->location, d);
+	free(d);
+	return rc;
+}
+
+static int ep_upsert(struct sq_store *q, int64_t run_id, int64_t place_id,
+                     const struct cl_endpoint_obs *e, int64_t now)
+{
+	const struct cl_endpoint_row *r = &e->r;
+	sqlite3_stmt *st = sq_stmt(q, e->ncerts ? ST_EP_OK : ST_EP_FAIL);
+
+	if (!st)
+		return CL_ERR;
+	sqlite3_bind_int64(st, 1, place_id);
+	bind_text(st, 2, r->address);
+	sqlite3_bind_int(st, 3, r->port);
+	bind_text(st, 4, r->sni ? r->sni : "");
+	bind_text(st, 5, r->hostname ? r->hostname : "");
+	bind_text(st, 6, r->status);
+	bind_text(st, 7, r->error);
+	bind_text(st, 8, r->starttls);
+	if (!e->ncerts) {
+		sqlite3_bind_int64(st, 9, now);
+		sqlite3_bind_int64(st, 10, run_id);
+		return sq_done(q, st, "record endpoint");
+	}
+	bind_text(st, 9, r->tls_version);
+	bind_text(st, 10, r->cipher);
+	bind_text(st, 11, r->group);
+	bind_text(st, 12, r->alpn);
+	if (r->ocsp_stapled >= 0)
+		sqlite3_bind_int(st, 13, r->ocsp_stapled);
+	bind_text(st, 14, r->leaf_fp);
+	bind_text(st, 15, r->chain);
+	bind_text(st, 16, r->verify);
+	bind_text(st, 17, r->verify_detail);
+	sqlite3_bind_int64(st, 18, now);
+	sqlite3_bind_int64(st, 19, run_id);
+	return sq_done(q, st, "record endpoint");
+}
+
+static int sq_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_endpoint_obs *e,
+                               int64_t now, const char *location, unsigned *what,
+                               long *certs_new)
+{
+	struct sq_store *q = SQ(s);
+	const char *where = location + 4;   /* after "tls:" */
+	int64_t place_id, created_run;
+	struct ep_prev prev;
+	bool mine = false, ok;
+	sqlite3_stmt *st;
+	char detail[32];
+	long ngone;
+	size_t i;
+	int rc, src;
+
+	*what = 0;
+	*certs_new = 0;
+	if ((rc = place_lookup(q, "tls", where, false, run_id, &place_id, &created_run)) != CL_OK ||
+	    (rc = ep_get(q, place_id, &prev)) != CL_OK)
+		return rc;
+	if (!prev.exists && !e->connected && !e->explicit_target)
+		return CL_OK;  /* a closed port of a sweep: nothing is there */
+	if (!q->in_txn) {
+		if ((rc = sq_begin(s)) != CL_OK)
+			return rc;
+		mine = true;
+	}
+	for (i = 0; i < e->ncerts; i++) {
+		unsigned w;
+		if (i == 0)
+			snprintf(detail, sizeof detail, "leaf");
+		else
+			snprintf(detail, sizeof detail, "chain %zu", i);
+		if ((rc = sq_observe_cert(s, run_id, e->certs[i], "tls", where, detail, now,
+		                          &w)) != CL_OK)
+			goto out;
+		if (w & CL_OBS_NEW_CERT)
+			(*certs_new)++;
+	}
+	/* certificates no longer presented there are gone */
+	if (prev.exists && (rc = sq_location_done(s, run_id, "tls", where, now, &ngone)) != CL_OK)
+		goto out;
+	if ((rc = place_lookup(q, "tls", where, true, run_id, &place_id, &created_run)) != CL_OK ||
+	    (rc = ep_upsert(q, run_id, place_id, e, now)) != CL_OK)
+		goto out;
+	*what |= CL_EP_RECORDED;
+	ok = strcmp(e->r.status, "ok") == 0;
+	if (!prev.exists) {
+		*what |= CL_EP_NEW;
+		rc = ep_event(q, now, "endpoint.new", e, NULL);
+	} else {
+		if (ok && !prev.was_ok) {
+			*what |= CL_EP_BACK;
+			rc = ep_event(q, now, "endpoint.back", e, NULL);
+		} else if (!ok && prev.was_ok) {
+			*what |= CL_EP_UNREACHABLE;
+			rc = ep_event(q, now, "endpoint.unreachable", e, NULL);
+		}
+		if (rc == CL_OK && e->ncerts && prev.leaf[0] && e->r.leaf_fp &&
+		    strcmp(prev.leaf, e->r.leaf_fp) != 0) {
+			*what |= CL_EP_CHANGED;
+			rc = ep_event(q, now, "endpoint.changed", e, prev.leaf);
+		}
+	}
+	if (rc != CL_OK || (rc = ep_findings(q, run_id, e, &prev, now)) != CL_OK)
+		goto out;
+	/* what the caller reports: the stored times */
+	rc = CL_ERR;
+	if (!(st = sq_stmt(q, ST_EP_TIMES)))
+		goto out;
+	sqlite3_bind_int64(st, 1, place_id);
+	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		e->r.first_seen = sqlite3_column_int64(st, 0);
+		e->r.last_seen = sqlite3_column_int64(st, 1);
+		e->r.unreachable_since = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	rc = src == SQLITE_ROW ? CL_OK : sq_rc(q, src, "read endpoint");
+out:
+	if (!mine)
+		return rc;
+	if (rc == CL_OK)
+		return sq_commit(s);
+	sq_rollback(s);
+	return rc;
+}
+
+static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
+                        int (*cb)(void *arg, const struct cl_endpoint_row *r), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db,
+	        "SELECT p.kind||':'||p.loc, e.address, e.port, e.sni, e.hostname, e.status,"
+	        " e.error, e.starttls, e.tls_version, e.cipher, e.grp, e.alpn,"
+	        " e.ocsp_stapled, e.leaf_fp, c.subject, c.issuer, c.not_after, e.verify,"
+	        " e.verify_detail, e.chain, e.first_seen, e.last_seen, e.unreachable_since"
+	        " FROM endpoints e JOIN places p ON p.id=e.place_id"
+	        " LEFT JOIN certs c ON c.fp=e.leaf_fp"
+	        " WHERE (?1 IS NULL OR cl_glob(?1, e.status))"
+	        " AND (?2 IS NULL OR cl_glob(?2, p.kind||':'||p.loc))"
+	        " AND (?3 IS NULL OR cl_glob(?3, e.verify))"
+	        " AND (?4=0 OR e.status<>'ok')"
+	        " ORDER BY instr(e.address, ':') > 0, length(e.address), e.address, e.port, e.sni",
+	        -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "endpoints");
+	bind_text(st, 1, f ? f->status : NULL);
+	bind_text(st, 2, f ? f->location : NULL);
+	bind_text(st, 3, f ? f->verify : NULL);
+	sqlite3_bind_int(st, 4, f && f->failing);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cl_endpoint_row r = {
+			.location = col_text(st, 0), .address = col_text(st, 1),
+			.port = sqlite3_column_int(st, 2), .sni = col_text(st, 3),
+			.hostname = col_text(st, 4), .status = col_text(st, 5), .error = col_text(st, 6),
+			.starttls = col_text(st, 7), .tls_version = col_text(st, 8),
+			.cipher = col_text(st, 9), .group = col_text(st, 10), .alpn = col_text(st, 11),
+			.ocsp_stapled = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 :
+			                sqlite3_column_int(st, 12),
+			.leaf_fp = col_text(st, 13), .subject = col_text(st, 14),
+			.issuer = col_text(st, 15), .not_after = sqlite3_column_int64(st, 16),
+			.verify = col_text(st, 17), .verify_detail = col_text(st, 18),
+			.chain = col_text(st, 19), .first_seen = sqlite3_column_int64(st, 20),
+			.last_seen = sqlite3_column_int64(st, 21),
+			.unreachable_since = sqlite3_column_int64(st, 22),
+		};
+		if ((rc = cb(arg, &r)) != CL_OK)
+			break;
+	}
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "endpoints");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 const struct cl_store_backend cl_store_sqlite = {
 	.name = "sqlite",
 	.claims = sq_claims,
@@ -2483,4 +2796,6 @@ const struct cl_store_backend cl_store_sqlite = {
 	.events = sq_events,
 	.findings = sq_findings,
 	.keys = sq_keys,
+	.observe_endpoint = sq_observe_endpoint,
+	.endpoints = sq_endpoints,
 };

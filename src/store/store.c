@@ -227,6 +227,39 @@ int cl_store_keys(struct cl_store *s, const char *spki_hex,
 	return s->be->keys(s, spki_hex, cb, arg);
 }
 
+const char *cl_endpoint_location(char *buf, size_t len, const char *address, int port,
+                                 const char *sni)
+{
+	bool v6 = strchr(address, ':') != NULL;
+
+	snprintf(buf, len, "tls:%s%s%s:%d%s%s", v6 ? "[" : "", address, v6 ? "]" : "", port,
+	         sni && *sni ? "/" : "", sni && *sni ? sni : "");
+	return buf;
+}
+
+int cl_store_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_endpoint_obs *e,
+                              int64_t now, char *buf, size_t buflen, unsigned *what,
+                              long *certs_new)
+{
+	unsigned w = 0;
+	long n = 0;
+	int rc;
+
+	e->r.location = cl_endpoint_location(buf, buflen, e->r.address, e->r.port, e->r.sni);
+	rc = s->be->observe_endpoint(s, run_id, e, now, e->r.location, &w, &n);
+	if (what)
+		*what = w;
+	if (certs_new)
+		*certs_new = n;
+	return rc;
+}
+
+int cl_store_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
+                       int (*cb)(void *arg, const struct cl_endpoint_row *r), void *arg)
+{
+	return s->be->endpoints(s, f, cb, arg);
+}
+
 int cl_severity_rank(const char *sev)
 {
 	static const char *const names[] = { "info", "warning", "error", "critical" };

@@ -137,6 +137,84 @@ typedef bool (*cl_exists_cb)(void *arg, const char *kind, const char *where);
 int cl_store_sweep(struct cl_store *s, int64_t run_id, const char *kind, const char *root,
                    cl_exists_cb exists, void *arg, int64_t now, long *ngone);
 
+/* ---- network endpoints ------------------------------------------------ */
+
+/*
+ * One TLS endpoint as a scan saw it, and as the inventory lists it.
+ * Strings may be NULL when unknown; numbers are 0 / -1 when unknown.
+ */
+struct cl_endpoint_row {
+	const char *location;     /* "tls:ADDR:PORT[/SNI]", IPv6 in brackets */
+	const char *address;      /* "127.0.0.1", "::1" */
+	int port;
+	const char *sni;          /* "" when probed without SNI */
+	const char *hostname;     /* the target name, "" for an address */
+	const char *status;       /* ok, refused, timeout, not-tls, alert, reset,
+	                             starttls, error */
+	const char *error;        /* what failed, e.g. the alert's name */
+	const char *starttls;     /* "smtp", ... or NULL for implicit TLS */
+	const char *tls_version, *cipher, *group, *alpn;
+	int ocsp_stapled;         /* 1 / 0, -1 unknown */
+	const char *leaf_fp;      /* SHA-256 hex of the leaf */
+	const char *subject, *issuer;  /* of the leaf */
+	int64_t not_after;        /* of the leaf; 0 unknown */
+	const char *verify;       /* ok, expired, ..., see `discover net --help` */
+	const char *verify_detail;
+	const char *chain;        /* presented chain, leaf first, fingerprints
+	                             separated by spaces */
+	int64_t first_seen, last_seen;
+	int64_t unreachable_since; /* 0 while the endpoint answers TLS */
+};
+
+/* What a probe gives the store (see cl_store_observe_endpoint). */
+struct cl_endpoint_obs {
+	struct cl_endpoint_row r;          /* location, first_seen, last_seen and
+	                                      unreachable_since are filled in */
+	const struct cl_cert *const *certs; /* presented chain, leaf first */
+	size_t ncerts;
+	bool connected;           /* a TCP connection was made */
+	bool explicit_target;     /* the user named this HOST:PORT */
+};
+
+enum cl_endpoint_change {
+	CL_EP_RECORDED = 1 << 0,    /* the probe was recorded */
+	CL_EP_NEW = 1 << 1,         /* first time this endpoint is recorded */
+	CL_EP_CHANGED = 1 << 2,     /* a different leaf than last time */
+	CL_EP_UNREACHABLE = 1 << 3, /* answered TLS last time, not now */
+	CL_EP_BACK = 1 << 4,        /* failed last time, answers TLS now */
+};
+
+/*
+ * Records a probe of kind "tls" at e->r.address/port/sni during run_id:
+ * the presented certificates (each sighted at the endpoint's location,
+ * the leaf with detail "leaf", the others "chain N"), the endpoint's TLS
+ * parameters and status, events (endpoint.new, endpoint.changed,
+ * endpoint.unreachable, endpoint.back) and tls.* findings (resolved when
+ * no longer true). A failed connection (refused, connect timeout) to an
+ * endpoint the inventory does not know is recorded only when
+ * explicit_target. Fills e->r.location (in buf), first_seen, last_seen and
+ * unreachable_since. *what receives CL_EP_* flags, *certs_new the number
+ * of certificates stored for the first time (both may be NULL).
+ */
+int cl_store_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_endpoint_obs *e,
+                              int64_t now, char *buf, size_t buflen, unsigned *what,
+                              long *certs_new);
+
+/* Formats the location of an endpoint: "tls:127.0.0.1:443/www.example.com". */
+const char *cl_endpoint_location(char *buf, size_t len, const char *address, int port,
+                                 const char *sni);
+
+struct cl_endpoint_filter {
+	const char *status;     /* glob on status, NULL = all */
+	const char *location;   /* glob on the location */
+	const char *verify;     /* glob on the verify result */
+	bool failing;           /* only endpoints whose status is not ok */
+};
+
+/* Streams the endpoints the inventory knows, by address, port and SNI. */
+int cl_store_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
+                       int (*cb)(void *arg, const struct cl_endpoint_row *r), void *arg);
+
 /* ---- findings ------------------------------------------------------ */
 
 /*
@@ -282,7 +360,9 @@ struct cl_event_row {
 	int64_t id, ts;
 	const char *type;      /* cert.new, location.new, location.gone, location.back,
 	                          key.new, key.gone, cert.tagged, finding.opened,
-	                          finding.resolved, run.start, run.end */
+	                          finding.resolved, run.start, run.end,
+	                          endpoint.new, endpoint.changed,
+	                          endpoint.unreachable, endpoint.back */
 	const char *fp;        /* may be NULL */
 	const char *location;  /* "kind:where", may be NULL */
 	const char *actor;     /* may be NULL */

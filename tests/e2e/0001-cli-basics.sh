@@ -40,7 +40,7 @@ for c in "${COMMANDS[@]}"; do
     HELP_TEXT=$OUT
     case $c in
         help | version) assert_contains "$HELP_TEXT" "usage: certledger $c" "help $c" ;;
-        discover) assert_contains "$HELP_TEXT" "certledger discover files - " "help $c" ;;
+        discover) assert_contains "$HELP_TEXT" "certledger discover - " "help $c" ;;
         *) assert_contains "$HELP_TEXT" "certledger $c - " "help $c" ;;
     esac
     for h in --help -h; do
@@ -48,6 +48,8 @@ for c in "${COMMANDS[@]}"; do
             # discover takes its kind first; both spellings must work
             assert_rc 0 "$CERTLEDGER" discover files "$h"
             assert_eq "$HELP_TEXT" "$OUT" "discover files $h vs help discover"
+            assert_rc 0 "$CERTLEDGER" discover net "$h"
+            assert_eq "$HELP_TEXT" "$OUT" "discover net $h vs help discover"
         fi
         soft cmd_help_is "$c" "$h" "$HELP_TEXT"
     done

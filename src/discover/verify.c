@@ -1,0 +1,212 @@
+/* Chain verification and classification: see verify.h. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include "core/cl.h"
+#include "discover/verify.h"
+
+#define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+struct cl_verifier {
+	X509_STORE *store;
+};
+
+/* In priority order: the first problem found names the result. */
+enum problem {
+	P_EXPIRED, P_NOT_YET_VALID, P_HOSTNAME, P_SELF_SIGNED, P_UNTRUSTED_ROOT,
+	P_INCOMPLETE, P_WEAK_SIG, P_WRONG_ORDER, P_ERROR, P_COUNT
+};
+
+static const char *const problem_names[P_COUNT] = {
+	"expired", "not-yet-valid", "hostname-mismatch", "self-signed", "untrusted-root",
+	"incomplete-chain", "weak-signature", "wrong-order", "error",
+};
+
+struct collect {
+	unsigned mask;
+	char text[300];
+	size_t tlen;
+	const struct cl_cert *const *certs;
+	size_t n;
+};
+
+int cl_verifier_new(struct cl_verifier **out, const char *ca_bundle, char *err, size_t errlen)
+{
+	struct cl_verifier *v = calloc(1, sizeof *v);
+	const char *path = ca_bundle ? ca_bundle : SYSTEM_BUNDLE;
+	int ok;
+
+	*out = NULL;
+	if (!v || !(v->store = X509_STORE_new())) {
+		free(v);
+		snprintf(err, errlen, "out of memory");
+		return CL_ERR_NOMEM;
+	}
+	ERR_clear_error();
+	if (ca_bundle) {
+		ok = X509_STORE_load_file(v->store, path) == 1 ||
+		     X509_STORE_load_path(v->store, path) == 1;
+	} else {
+		ok = X509_STORE_load_file(v->store, path) == 1 ||
+		     X509_STORE_set_default_paths(v->store) == 1;
+	}
+	if (!ok) {
+		unsigned long e = ERR_peek_last_error();
+		snprintf(err, errlen, "%s: cannot load trust anchors: %s", path,
+		         e ? ERR_reason_error_string(e) : "no certificates");
+		ERR_clear_error();
+		X509_STORE_free(v->store);
+		free(v);
+		return ca_bundle ? CL_ERR_USAGE : CL_ERR_IO;
+	}
+	ERR_clear_error();
+	*out = v;
+	return CL_OK;
+}
+
+void cl_verifier_free(struct cl_verifier *v)
+{
+	if (!v)
+		return;
+	X509_STORE_free(v->store);
+	free(v);
+}
+
+static void note(struct collect *c, enum problem p, const char *what, int depth)
+{
+	int k;
+
+	if (c->tlen < sizeof c->text - 1 && !(c->mask & (1u << p))) {
+		k = snprintf(c->text + c->tlen, sizeof c->text - c->tlen, "%s%s (depth %d)",
+		             c->tlen ? "; " : "", what, depth);
+		if (k > 0)
+			c->tlen = c->tlen + (size_t)k >= sizeof c->text ? sizeof c->text - 1
+			                                                  : c->tlen + (size_t)k;
+	}
+	c->mask |= 1u << p;
+}
+
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+	struct collect *c = X509_STORE_CTX_get_app_data(ctx);
+	int e, depth;
+	X509 *cur;
+
+	if (ok)
+		return 1;
+	e = X509_STORE_CTX_get_error(ctx);
+	depth = X509_STORE_CTX_get_error_depth(ctx);
+	cur = X509_STORE_CTX_get_current_cert(ctx);
+	switch (e) {
+	case X509_V_ERR_CERT_HAS_EXPIRED: note(c, P_EXPIRED, "certificate has expired", depth); break;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		note(c, P_NOT_YET_VALID, "certificate is not yet valid", depth);
+		break;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		note(c, P_SELF_SIGNED, "self-signed certificate", depth);
+		break;
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		note(c, P_UNTRUSTED_ROOT, "self-signed root not in the trust store", depth);
+		break;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		/* a CA whose issuer is unknown: the root is not trusted; a leaf
+		 * whose issuer was not sent: the server's chain is incomplete */
+		if (cur && (X509_get_extension_flags(cur) & EXFLAG_CA))
+			note(c, P_UNTRUSTED_ROOT, "issuer not in the trust store", depth);
+		else
+			note(c, P_INCOMPLETE, "issuer certificate not sent and not trusted", depth);
+		break;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		note(c, P_HOSTNAME, "name does not match the certificate", depth);
+		break;
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+		note(c, P_WEAK_SIG, "signature digest too weak", depth);
+		break;
+	default:
+		note(c, P_ERROR, X509_verify_cert_error_string(e), depth);
+		break;
+	}
+	return 1;  /* go on: collect every problem */
+}
+
+static bool weak_alg(const char *sig)
+{
+	return sig && (strstr(sig, "sha1") || strstr(sig, "SHA1") || strstr(sig, "md5") ||
+	               strstr(sig, "MD5") || strstr(sig, "md2") || strstr(sig, "md4"));
+}
+
+const char *cl_verify_chain(struct cl_verifier *v, STACK_OF(X509) *x509,
+                            const struct cl_cert *const *certs, size_t n, const char *name,
+                            int64_t now, char *detail, size_t dlen)
+{
+	struct collect c = { .certs = certs, .n = n };
+	X509_STORE_CTX *ctx;
+	X509_VERIFY_PARAM *param;
+	size_t i, len;
+	int p, first = -1;
+
+	detail[0] = '\0';
+	if (n == 0 || sk_X509_num(x509) < 1)
+		return NULL;
+	if (!(ctx = X509_STORE_CTX_new()) ||
+	    !X509_STORE_CTX_init(ctx, v->store, sk_X509_value(x509, 0), x509)) {
+		X509_STORE_CTX_free(ctx);
+		snprintf(detail, dlen, "error: out of memory");
+		return "error";
+	}
+	X509_STORE_CTX_set_app_data(ctx, &c);
+	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_time(param, (time_t)now);
+	X509_VERIFY_PARAM_set_auth_level(param, 0);  /* weak algorithms: our own check */
+	if (name && *name) {
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		X509_VERIFY_PARAM_set1_host(param, name, 0);
+	}
+	if (X509_verify_cert(ctx) <= 0 && c.mask == 0)
+		note(&c, P_ERROR, X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)), 0);
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+
+	/* presented order: each certificate issues the one before it */
+	for (i = 1; i < n; i++) {
+		size_t k;
+		if (strcmp(certs[i]->subject, certs[i - 1]->issuer) == 0)
+			continue;
+		/* out of order when the issuer was sent, but later */
+		for (k = i + 1; k < n; k++)
+			if (strcmp(certs[k]->subject, certs[i - 1]->issuer) == 0)
+				break;
+		if (k < n) {
+			note(&c, P_WRONG_ORDER, "certificates sent out of order", (int)i);
+			break;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (!certs[i]->self_signed && weak_alg(certs[i]->sig_alg)) {
+			note(&c, P_WEAK_SIG, "signed with a weak digest", (int)i);
+			break;
+		}
+	if (c.mask == 0)
+		return "ok";
+	len = 0;
+	for (p = 0; p < P_COUNT; p++) {
+		if (!(c.mask & (1u << p)))
+			continue;
+		if (first < 0)
+			first = p;
+		if (len < dlen)
+			len += (size_t)snprintf(detail + len, dlen - len, "%s%s", len ? "," : "",
+			                        problem_names[p]);
+	}
+	if (len < dlen)
+		snprintf(detail + len, dlen - len, ": %s", c.text);
+	return problem_names[first];
+}
