@@ -586,7 +586,7 @@ static void finish_tls(struct worker *w, struct conn *c, int sslerr, int err)
 			classify(r, c, sslerr, err);
 			/* TLS 1.2 servers that want a client certificate fail after
 			 * sending theirs: keep what was seen */
-			take_chain(w->n, r, c->ssl, true);
+			take_chain(w->n, r, c->ssl, false);
 			if (r->ncerts)
 				tls_params(r, c->ssl);
 		}

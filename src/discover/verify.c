@@ -1,4 +1,5 @@
 /* Chain verification and classification: see verify.h. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,31 @@
 #include "discover/verify.h"
 
 #define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define SYSTEM_DIR "/etc/ssl/certs"
+
+/*
+ * Endpoints behind one CA present the same intermediates: the issuer part
+ * of a chain is verified once (its problems are kept here, keyed by the
+ * fingerprints of the certificates above the leaf), then each leaf is
+ * verified against the already-checked issuer as a partial-chain anchor.
+ * That saves a signature verification and the chain building per
+ * endpoint, and gives the same answers.
+ */
+#define CACHE_SLOTS 1024
+#define CACHE_ISSUERS 4
+
+struct issuer_entry {
+	size_t n;                           /* 0: empty slot */
+	unsigned char fps[CACHE_ISSUERS][CL_SHA256_LEN];
+	unsigned mask;                      /* problems above the leaf */
+	char text[300];
+	X509 *anchor;                       /* the leaf's issuer */
+};
 
 struct cl_verifier {
 	X509_STORE *store;
+	pthread_mutex_t mu;
+	struct issuer_entry *cache;
 };
 
 /* In priority order: the first problem found names the result. */
@@ -26,12 +49,12 @@ static const char *const problem_names[P_COUNT] = {
 	"incomplete-chain", "weak-signature", "wrong-order", "error",
 };
 
+/* Problems found, apart for the leaf (depth 0) and the issuers above it. */
 struct collect {
-	unsigned mask;
-	char text[300];
-	size_t tlen;
-	const struct cl_cert *const *certs;
-	size_t n;
+	unsigned mask[2];
+	char text[2][300];
+	size_t tlen[2];
+	bool leaf_only;   /* the issuers' part comes from the cache */
 };
 
 int cl_verifier_new(struct cl_verifier **out, const char *ca_bundle, char *err, size_t errlen)
@@ -41,7 +64,10 @@ int cl_verifier_new(struct cl_verifier **out, const char *ca_bundle, char *err, 
 	int ok;
 
 	*out = NULL;
-	if (!v || !(v->store = X509_STORE_new())) {
+	if (!v || !(v->cache = calloc(CACHE_SLOTS, sizeof *v->cache)) ||
+	    !(v->store = X509_STORE_new())) {
+		if (v)
+			free(v->cache);
 		free(v);
 		snprintf(err, errlen, "out of memory");
 		return CL_ERR_NOMEM;
@@ -51,7 +77,10 @@ int cl_verifier_new(struct cl_verifier **out, const char *ca_bundle, char *err, 
 		ok = X509_STORE_load_file(v->store, path) == 1 ||
 		     X509_STORE_load_path(v->store, path) == 1;
 	} else {
-		ok = X509_STORE_load_file(v->store, path) == 1 ||
+		/* the hashed directory loads an anchor when a chain needs it:
+		 * parsing the whole bundle up front costs more than a small scan */
+		ok = X509_STORE_load_path(v->store, SYSTEM_DIR) == 1 ||
+		     X509_STORE_load_file(v->store, path) == 1 ||
 		     X509_STORE_set_default_paths(v->store) == 1;
 	}
 	if (!ok) {
@@ -60,34 +89,73 @@ int cl_verifier_new(struct cl_verifier **out, const char *ca_bundle, char *err, 
 		         e ? ERR_reason_error_string(e) : "no certificates");
 		ERR_clear_error();
 		X509_STORE_free(v->store);
+		free(v->cache);
 		free(v);
 		return ca_bundle ? CL_ERR_USAGE : CL_ERR_IO;
 	}
 	ERR_clear_error();
+	pthread_mutex_init(&v->mu, NULL);
 	*out = v;
 	return CL_OK;
 }
 
 void cl_verifier_free(struct cl_verifier *v)
 {
+	size_t i;
+
 	if (!v)
 		return;
+	for (i = 0; i < CACHE_SLOTS; i++)
+		X509_free(v->cache[i].anchor);
+	pthread_mutex_destroy(&v->mu);
 	X509_STORE_free(v->store);
+	free(v->cache);
 	free(v);
+}
+
+/* The cache slot for the issuers certs[1..n). */
+static struct issuer_entry *slot(struct cl_verifier *v, const struct cl_cert *const *certs,
+                                 size_t n)
+{
+	uint64_t h = 1469598103934665603ULL, w;
+	size_t i;
+
+	for (i = 1; i < n; i++) {
+		memcpy(&w, certs[i]->fp, sizeof w);
+		h = (h ^ w) * 1099511628211ULL;
+	}
+	return &v->cache[h % CACHE_SLOTS];
+}
+
+static bool same_issuers(const struct issuer_entry *e, const struct cl_cert *const *certs,
+                         size_t n)
+{
+	size_t i;
+
+	if (e->n != n - 1)
+		return false;
+	for (i = 1; i < n; i++)
+		if (memcmp(e->fps[i - 1], certs[i]->fp, CL_SHA256_LEN) != 0)
+			return false;
+	return true;
 }
 
 static void note(struct collect *c, enum problem p, const char *what, int depth)
 {
-	int k;
+	int k, up = depth > 0;
+	char *t = c->text[up];
+	size_t *tl = &c->tlen[up];
 
-	if (c->tlen < sizeof c->text - 1 && !(c->mask & (1u << p))) {
-		k = snprintf(c->text + c->tlen, sizeof c->text - c->tlen, "%s%s (depth %d)",
-		             c->tlen ? "; " : "", what, depth);
+	if (up && c->leaf_only)
+		return;
+	if (*tl < sizeof c->text[up] - 1 && !(c->mask[up] & (1u << p))) {
+		k = snprintf(t + *tl, sizeof c->text[up] - *tl, "%s%s (depth %d)", *tl ? "; " : "",
+		             what, depth);
 		if (k > 0)
-			c->tlen = c->tlen + (size_t)k >= sizeof c->text ? sizeof c->text - 1
-			                                                  : c->tlen + (size_t)k;
+			*tl = *tl + (size_t)k >= sizeof c->text[up] ? sizeof c->text[up] - 1
+			                                             : *tl + (size_t)k;
 	}
-	c->mask |= 1u << p;
+	c->mask[up] |= 1u << p;
 }
 
 static int verify_cb(int ok, X509_STORE_CTX *ctx)
@@ -146,18 +214,37 @@ const char *cl_verify_chain(struct cl_verifier *v, STACK_OF(X509) *x509,
                             const struct cl_cert *const *certs, size_t n, const char *name,
                             int64_t now, char *detail, size_t dlen)
 {
-	struct collect c = { .certs = certs, .n = n };
+	struct collect c = { 0 };
+	struct issuer_entry *e = NULL;
+	STACK_OF(X509) *anchors = NULL;
+	X509 *anchor = NULL, *leaf;
 	X509_STORE_CTX *ctx;
 	X509_VERIFY_PARAM *param;
+	unsigned mask;
 	size_t i, len;
 	int p, first = -1;
 
 	detail[0] = '\0';
-	if (n == 0 || sk_X509_num(x509) < 1)
+	if (n == 0 || sk_X509_num(x509) != (int)n)
 		return NULL;
+	leaf = sk_X509_value(x509, 0);
+	if (n >= 2 && n - 1 <= CACHE_ISSUERS && strcmp(certs[1]->subject, certs[0]->issuer) == 0) {
+		e = slot(v, certs, n);
+		pthread_mutex_lock(&v->mu);
+		if (same_issuers(e, certs, n) && X509_up_ref(e->anchor)) {
+			anchor = e->anchor;
+			c.mask[1] = e->mask;
+			memcpy(c.text[1], e->text, sizeof c.text[1]);
+			c.tlen[1] = strlen(c.text[1]);
+		}
+		pthread_mutex_unlock(&v->mu);
+	}
 	if (!(ctx = X509_STORE_CTX_new()) ||
-	    !X509_STORE_CTX_init(ctx, v->store, sk_X509_value(x509, 0), x509)) {
+	    !X509_STORE_CTX_init(ctx, v->store, leaf, anchor ? NULL : x509) ||
+	    (anchor && (!(anchors = sk_X509_new_null()) || !sk_X509_push(anchors, anchor)))) {
 		X509_STORE_CTX_free(ctx);
+		sk_X509_free(anchors);
+		X509_free(anchor);
 		snprintf(detail, dlen, "error: out of memory");
 		return "error";
 	}
@@ -170,11 +257,36 @@ const char *cl_verify_chain(struct cl_verifier *v, STACK_OF(X509) *x509,
 		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		X509_VERIFY_PARAM_set1_host(param, name, 0);
 	}
-	if (X509_verify_cert(ctx) <= 0 && c.mask == 0)
+	if (anchor) {
+		/* the issuers were checked before: anchor the leaf at its issuer */
+		c.leaf_only = true;
+		X509_STORE_CTX_set0_trusted_stack(ctx, anchors);
+		X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+	}
+	if (X509_verify_cert(ctx) <= 0 && c.mask[0] == 0 && c.mask[1] == 0)
 		note(&c, P_ERROR, X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)), 0);
+	if (e && !anchor) {
+		/* remember the issuers' verdict when the path went through them */
+		STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+		X509 *up = path && sk_X509_num(path) > 1 ? sk_X509_value(path, 1) : NULL;
+		if (up && X509_cmp(up, sk_X509_value(x509, 1)) == 0 && X509_up_ref(up)) {
+			pthread_mutex_lock(&v->mu);
+			X509_free(e->anchor);
+			e->anchor = up;
+			e->n = n - 1;
+			for (i = 1; i < n; i++)
+				memcpy(e->fps[i - 1], certs[i]->fp, CL_SHA256_LEN);
+			e->mask = c.mask[1];
+			memcpy(e->text, c.text[1], sizeof e->text);
+			pthread_mutex_unlock(&v->mu);
+		}
+	}
 	X509_STORE_CTX_free(ctx);
+	sk_X509_free(anchors);
+	X509_free(anchor);
 	ERR_clear_error();
 
+	c.leaf_only = false;
 	/* presented order: each certificate issues the one before it */
 	for (i = 1; i < n; i++) {
 		size_t k;
@@ -194,11 +306,12 @@ const char *cl_verify_chain(struct cl_verifier *v, STACK_OF(X509) *x509,
 			note(&c, P_WEAK_SIG, "signed with a weak digest", (int)i);
 			break;
 		}
-	if (c.mask == 0)
+	mask = c.mask[0] | c.mask[1];
+	if (mask == 0)
 		return "ok";
 	len = 0;
 	for (p = 0; p < P_COUNT; p++) {
-		if (!(c.mask & (1u << p)))
+		if (!(mask & (1u << p)))
 			continue;
 		if (first < 0)
 			first = p;
@@ -207,6 +320,7 @@ const char *cl_verify_chain(struct cl_verifier *v, STACK_OF(X509) *x509,
 			                        problem_names[p]);
 	}
 	if (len < dlen)
-		snprintf(detail + len, dlen - len, ": %s", c.text);
+		snprintf(detail + len, dlen - len, ": %s%s%s", c.text[0],
+		         c.tlen[0] && c.text[1][0] ? "; " : "", c.text[1]);
 	return problem_names[first];
 }

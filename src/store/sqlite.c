@@ -2664,6 +2664,12 @@ static int sq_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_end
 	}
 	for (i = 0; i < e->ncerts; i++) {
 		unsigned w;
+		size_t k;
+		for (k = 0; k < i; k++)  /* a certificate sent twice is sighted once */
+			if (memcmp(e->certs[k]->fp, e->certs[i]->fp, CL_SHA256_LEN) == 0)
+				break;
+		if (k < i)
+			continue;
 		if (i == 0)
 			snprintf(detail, sizeof detail, "leaf");
 		else
