@@ -245,7 +245,7 @@ static long ber_hdr(const uint8_t *p, size_t n, size_t *off, uint8_t *tag, bool 
 	len = p[o++];
 	if (len & 0x80) {
 		k = (size_t)(len & 0x7f);
-		if (k == 0 || k > 3) {
+		if (k == 0 || k > 4) {  /* OpenLDAP always sends 4 */
 			*bad = true;
 			return -1;
 		}

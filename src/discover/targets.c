@@ -190,6 +190,20 @@ static int parse_port(const char *s, uint16_t *out)
 	return CL_OK;
 }
 
+/* "A-B" where A is an address (host names may contain '-' too). */
+static bool is_range(const char *s)
+{
+	const char *dash = strchr(s, '-');
+	char lo[64];
+	struct cl_addr ad;
+
+	if (!dash || (size_t)(dash - s) >= sizeof lo)
+		return false;
+	memcpy(lo, s, (size_t)(dash - s));
+	lo[dash - s] = '\0';
+	return cl_addr_parse(lo, &ad) == CL_OK;
+}
+
 /* Parses one target or exclusion (no @FILE) into sp. */
 static int parse_spec(const char *s, bool allow_host, struct cl_spec *sp, char *err,
                       size_t errlen)
@@ -222,8 +236,7 @@ static int parse_spec(const char *s, bool allow_host, struct cl_spec *sp, char *
 		sp->hi = sp->lo;
 		return CL_OK;
 	}
-	if (strchr(buf, '-') && strspn(buf, "0123456789.:abcdefABCDEF-") == strlen(buf) &&
-	    (strchr(buf, ':') || strchr(buf, '.')) && !isalpha((unsigned char)buf[0])) {
+	if (is_range(buf)) {
 		if (parse_range(buf, sp) == CL_OK)
 			return CL_OK;
 		snprintf(err, errlen, "'%s' is not a valid range (e.g. 192.0.2.10-192.0.2.50 or "

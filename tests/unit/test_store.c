@@ -305,6 +305,135 @@ static void test_append_only_and_schema(void **state)
 	                 CL_ERR_NOTFOUND);
 }
 
+struct ep_seen {
+	int n;
+	char status[8][16], leaf[8][65], location[8][96];
+	int64_t unreachable_since[8];
+};
+
+static int collect_ep(void *arg, const struct cl_endpoint_row *r)
+{
+	struct ep_seen *e = arg;
+
+	if (e->n < 8) {
+		snprintf(e->status[e->n], sizeof e->status[0], "%s", r->status);
+		snprintf(e->leaf[e->n], sizeof e->leaf[0], "%s", r->leaf_fp ? r->leaf_fp : "");
+		snprintf(e->location[e->n], sizeof e->location[0], "%s", r->location);
+		e->unreachable_since[e->n] = r->unreachable_since;
+	}
+	e->n++;
+	return CL_OK;
+}
+
+static int count_findings(void *arg, const struct cl_finding_row *r)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return CL_OK;
+}
+
+static int open_findings(struct cl_store *s, const char *rule)
+{
+	struct cl_finding_filter f = { 0 };
+	int n = 0;
+
+	f.rule = rule;
+	assert_int_equal(cl_store_findings(s, &f, count_findings, &n), CL_OK);
+	return n;
+}
+
+/* A probe result: ok with a chain, or a failure. */
+static unsigned probe(struct cl_store *s, int64_t run, int64_t now, const char *status,
+                      const struct cl_cert *const *chain, size_t n, bool connected,
+                      bool explicit_target)
+{
+	struct cl_endpoint_obs e = { 0 };
+	char loc[256], leaf[65] = "";
+	unsigned what = 0;
+	long cnew;
+	int j;
+
+	e.r.address = "::1";
+	e.r.port = 8443;
+	e.r.sni = "www.example.test";
+	e.r.status = status;
+	e.r.ocsp_stapled = -1;
+	if (n) {
+		for (j = 0; j < 32; j++)
+			sprintf(leaf + 2 * j, "%02x", chain[0]->fp[j]);
+		e.r.leaf_fp = leaf;
+		e.r.tls_version = "TLSv1.3";
+		e.r.verify = "expired";
+		e.r.verify_detail = "expired,hostname-mismatch: certificate has expired (depth 0)";
+		e.r.chain = leaf;
+	} else {
+		e.r.error = "connection refused";
+	}
+	e.certs = chain;
+	e.ncerts = n;
+	e.connected = connected;
+	e.explicit_target = explicit_target;
+	assert_int_equal(cl_store_observe_endpoint(s, run, &e, now, loc, sizeof loc, &what, &cnew),
+	                 CL_OK);
+	if (what & CL_EP_RECORDED)
+		assert_string_equal(e.r.location, "tls:[::1]:8443/www.example.test");
+	return what;
+}
+
+static void test_endpoints(void **state)
+{
+	struct cl_store *s = open_fresh("endpoints");
+	const struct cl_cert *first[] = { certs[0], certs[0] }; /* sent twice: sighted once */
+	const struct cl_cert *second[] = { certs[1] };
+	struct ep_seen seen;
+	int64_t run[6];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 6; i++)
+		assert_int_equal(cl_store_run_begin(s, "discover-net", NULL, 1000 * (i + 1), &run[i]),
+		                 CL_OK);
+	/* a closed port of a sweep is not recorded; a named one is */
+	assert_int_equal(probe(s, run[0], 1000, "refused", NULL, 0, false, false), 0);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(cl_store_endpoints(s, NULL, collect_ep, &seen), CL_OK);
+	assert_int_equal(seen.n, 0);
+
+	assert_int_equal(probe(s, run[1], 2000, "ok", first, 2, true, false),
+	                 CL_EP_RECORDED | CL_EP_NEW);
+	assert_int_equal(events_of(s, "endpoint.new"), 1);
+	assert_int_equal(open_findings(s, "tls.verify.*"), 2);  /* expired, hostname-mismatch */
+	/* the same leaf again: nothing changes */
+	assert_int_equal(probe(s, run[2], 3000, "ok", first, 1, true, false), CL_EP_RECORDED);
+	/* a new leaf: changed, the old one gone from there */
+	assert_int_equal(probe(s, run[3], 4000, "ok", second, 1, true, false),
+	                 CL_EP_RECORDED | CL_EP_CHANGED);
+	assert_int_equal(events_of(s, "endpoint.changed"), 1);
+	assert_int_equal(events_of(s, "location.gone"), 1);
+	/* vanished: unreachable, kept, its certificate gone, verify findings settled */
+	assert_int_equal(probe(s, run[4], 5000, "refused", NULL, 0, false, false),
+	                 CL_EP_RECORDED | CL_EP_UNREACHABLE);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(cl_store_endpoints(s, NULL, collect_ep, &seen), CL_OK);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.status[0], "refused");
+	assert_string_equal(seen.leaf[0], fps[1]);  /* what it served last */
+	assert_int_equal(seen.unreachable_since[0], 5000);
+	assert_int_equal(open_findings(s, "tls.refused"), 1);
+	assert_int_equal(open_findings(s, "tls.verify.*"), 0);
+	assert_int_equal(query(s, CL_STATE_PRESENT).n, 0);
+	/* back again */
+	assert_int_equal(probe(s, run[5], 6000, "ok", second, 1, true, false),
+	                 CL_EP_RECORDED | CL_EP_BACK);
+	assert_int_equal(open_findings(s, "tls.refused"), 0);
+	assert_int_equal(query(s, CL_STATE_PRESENT).n, 1);
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(cl_store_endpoints(s, &(struct cl_endpoint_filter){ .failing = true },
+	                                    collect_ep, &seen), CL_OK);
+	assert_int_equal(seen.n, 0);
+	cl_store_close(s);
+}
+
 static void test_filters_and_summary(void **state)
 {
 	struct cl_store *s = open_fresh("filters");
@@ -366,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_append_only_and_schema),
 		cmocka_unit_test(test_filters_and_summary),
+		cmocka_unit_test(test_endpoints),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
