@@ -41,4 +41,43 @@ run findings
 run findings --format csv --all
 run ls --bogus
 run help ls
+# network discovery against servers on loopback: TLS, a closed port,
+# plain text (not TLS), and a timeout
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/k.pem" \
+	-out "$tmp/c.pem" -days 30 -subj /CN=vg.test -addext subjectAltName=DNS:vg.test 2>/dev/null
+ports=$(python3 -c 'import socket
+s=[socket.socket() for _ in range(4)]
+for x in s: x.bind(("127.0.0.1",0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+read -r p_tls p_closed p_text p_silent <<<"$ports"
+openssl s_server -accept "127.0.0.1:$p_tls" -cert "$tmp/c.pem" -key "$tmp/k.pem" -quiet \
+	>/dev/null 2>&1 &
+srv=$!
+python3 -c 'import socket,sys,time
+a=socket.socket(); a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+a.bind(("127.0.0.1", int(sys.argv[1]))); a.listen(8)
+b=socket.socket(); b.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+b.bind(("127.0.0.1", int(sys.argv[2]))); b.listen(8)
+a.settimeout(0.05); b.settimeout(0.05); keep=[]; end=time.time()+120
+while time.time() < end:
+    for s, text in ((a, True), (b, False)):
+        try:
+            c, _ = s.accept()
+        except OSError:
+            continue
+        if text:
+            c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+        keep.append(c)' "$p_text" "$p_silent" &
+txt=$!
+trap 'kill $srv $txt 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 50); do
+	if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$p_tls" 2>/dev/null; then break; fi
+	sleep 0.1
+done
+run discover net --handshake-timeout 500ms --sni vg.test --output "$tmp/net.csv" \
+	"127.0.0.1:$p_tls" "127.0.0.1:$p_closed" "127.0.0.1:$p_text" "127.0.0.1:$p_silent"
+run discover net --format json --ports "$p_tls,$p_closed" 127.0.0.1 localhost
+run endpoints
+run endpoints --format json --failing
+run discover net 10.0.0.0/8
 echo "valgrind: clean"

@@ -215,8 +215,9 @@ int cl_cmd_discover_net(struct cl_cli *cli, int argc, char **argv)
 		case O_STARTTLS_TO:
 			if (parse_ms(optarg, opt == O_CONNECT_TO ? &o.connect_ms : opt == O_HANDSHAKE_TO
 			             ? &o.handshake_ms : &o.starttls_ms) != CL_OK) {
-				rc = cl_cli_usage("discover net", "'%s' is not a timeout (e.g. 500ms, 3s)",
-				                  optarg);
+				rc = cl_cli_usage("discover net", "--%s-timeout: '%s' is not a timeout "
+				                  "(e.g. 500ms, 3s)", opt == O_CONNECT_TO ? "connect" :
+				                  opt == O_HANDSHAKE_TO ? "handshake" : "starttls", optarg);
 				goto out_usage;
 			}
 			break;
@@ -306,7 +307,10 @@ out:
 	cl_buf_free(&args);
 	return cl_cli_exit_for(rc);
 usage_num:
-	rc = cl_cli_usage("discover net", "'%s' is not a valid number for this option", optarg);
+	rc = cl_cli_usage("discover net", "--%s: '%s' is not valid (%s)",
+	                  opt == O_CONCURRENCY ? "concurrency" : opt == O_WORKERS ? "workers" : "rate",
+	                  optarg, opt == O_CONCURRENCY ? "1..1000000" : opt == O_WORKERS ? "1..256"
+	                  : "connections per second, 0 for no limit");
 	goto out_usage;
 usage_err:
 	if (rc == CL_ERR_IO || rc == CL_ERR_USAGE)

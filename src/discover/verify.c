@@ -162,45 +162,35 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
 	struct collect *c = X509_STORE_CTX_get_app_data(ctx);
 	int e, depth;
+	const char *text;
 	X509 *cur;
+	enum problem p;
 
 	if (ok)
 		return 1;
 	e = X509_STORE_CTX_get_error(ctx);
 	depth = X509_STORE_CTX_get_error_depth(ctx);
 	cur = X509_STORE_CTX_get_current_cert(ctx);
+	text = X509_verify_cert_error_string(e);  /* OpenSSL's words, as users search them */
 	switch (e) {
-	case X509_V_ERR_CERT_HAS_EXPIRED: note(c, P_EXPIRED, "certificate has expired", depth); break;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		note(c, P_NOT_YET_VALID, "certificate is not yet valid", depth);
-		break;
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		note(c, P_SELF_SIGNED, "self-signed certificate", depth);
-		break;
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		note(c, P_UNTRUSTED_ROOT, "self-signed root not in the trust store", depth);
-		break;
+	case X509_V_ERR_CERT_HAS_EXPIRED: p = P_EXPIRED; break;
+	case X509_V_ERR_CERT_NOT_YET_VALID: p = P_NOT_YET_VALID; break;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT: p = P_SELF_SIGNED; break;
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: p = P_UNTRUSTED_ROOT; break;
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 		/* a CA whose issuer is unknown: the root is not trusted; a leaf
 		 * whose issuer was not sent: the server's chain is incomplete */
-		if (cur && (X509_get_extension_flags(cur) & EXFLAG_CA))
-			note(c, P_UNTRUSTED_ROOT, "issuer not in the trust store", depth);
-		else
-			note(c, P_INCOMPLETE, "issuer certificate not sent and not trusted", depth);
+		p = cur && (X509_get_extension_flags(cur) & EXFLAG_CA) ? P_UNTRUSTED_ROOT
+		                                                      : P_INCOMPLETE;
 		break;
 	case X509_V_ERR_HOSTNAME_MISMATCH:
-	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		note(c, P_HOSTNAME, "name does not match the certificate", depth);
-		break;
-	case X509_V_ERR_CA_MD_TOO_WEAK:
-		note(c, P_WEAK_SIG, "signature digest too weak", depth);
-		break;
-	default:
-		note(c, P_ERROR, X509_verify_cert_error_string(e), depth);
-		break;
+	case X509_V_ERR_IP_ADDRESS_MISMATCH: p = P_HOSTNAME; break;
+	case X509_V_ERR_CA_MD_TOO_WEAK: p = P_WEAK_SIG; break;
+	default: p = P_ERROR; break;
 	}
+	note(c, p, text, depth);
 	return 1;  /* go on: collect every problem */
 }
 
@@ -303,7 +293,9 @@ const char *cl_verify_chain(struct cl_verifier *v, STACK_OF(X509) *x509,
 	}
 	for (i = 0; i < n; i++)
 		if (!certs[i]->self_signed && weak_alg(certs[i]->sig_alg)) {
-			note(&c, P_WEAK_SIG, "signed with a weak digest", (int)i);
+			/* OpenSSL's own words for it, though its check is off here */
+			note(&c, P_WEAK_SIG, X509_verify_cert_error_string(X509_V_ERR_CA_MD_TOO_WEAK),
+			     (int)i);
 			break;
 		}
 	mask = c.mask[0] | c.mask[1];

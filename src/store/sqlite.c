@@ -132,13 +132,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" last_run=excluded.last_run",
 	[ST_EP_TIMES] = "SELECT first_seen, last_seen, unreachable_since FROM endpoints"
 	                " WHERE place_id=?1",
-	/* a failure without a handshake keeps what the last handshake showed */
+	/* a failure without a handshake: no TLS parameters any more, but the
+	 * last certificate served stays known (leaf_fp, chain, last_ok) */
 	[ST_EP_FAIL] =
 		"INSERT INTO endpoints(place_id,address,port,sni,hostname,status,error,starttls,"
 		"first_seen,last_seen,unreachable_since,last_run) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
 		"?9,?9,?9,?10) ON CONFLICT(place_id) DO UPDATE SET hostname=excluded.hostname,"
 		" status=excluded.status, error=excluded.error, starttls=excluded.starttls,"
-		" last_seen=excluded.last_seen,"
+		" tls_version=NULL, cipher=NULL, grp=NULL, alpn=NULL, ocsp_stapled=NULL,"
+		" verify=NULL, verify_detail=NULL, last_seen=excluded.last_seen,"
 		" unreachable_since=COALESCE(unreachable_since, excluded.last_seen),"
 		" last_run=excluded.last_run",
 };
