@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
-       openssl ca-certificates)
+       libyaml-dev libcurl4-openssl-dev openssl ca-certificates)
 test=("${build[@]}" libcmocka-dev clang libclang-rt-14-dev default-jre-headless python3
       valgrind util-linux procps
       nginx python3-aiosmtpd postgresql-15)   # servers for the discover net tests
