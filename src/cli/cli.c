@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -214,4 +215,25 @@ const struct option *cl_cli_longopts(const struct option *own, bool with_filters
 	all[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
 	all[n] = (struct option){ 0 };
 	return all;
+}
+
+int cl_cli_read_passwords(const char *path, char **pw, int max)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f) {
+		cl_log(CL_LOG_ERROR, "--password-file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (n < max && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if ((pw[n] = OPENSSL_strdup(line)) == NULL)
+			break;
+		n++;
+	}
+	OPENSSL_cleanse(line, sizeof line);
+	fclose(f);
+	return n;
 }

@@ -38,6 +38,13 @@ int cl_cli_usage(const char *cmd, const char *fmt, ...) CL_PRINTF(2, 3);
  */
 int cl_cli_open(struct cl_cli *cli, unsigned flags, struct cl_store **out);
 
+/*
+ * Reads candidate passwords from path, one per line, appending copies to
+ * pw (at most max; freed by the caller with OPENSSL_clear_free). Returns
+ * the count, or -1 after printing why the file could not be read.
+ */
+int cl_cli_read_passwords(const char *path, char **pw, int max);
+
 /* Maps a CL_ERR_* code to an exit code (usage 2, runtime 3). */
 int cl_cli_exit_for(int rc);
 
@@ -63,6 +70,10 @@ const struct option *cl_cli_longopts(const struct option *own, bool with_filters
 int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_discover_net(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_endpoints(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_lint(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_explain(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_policy(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_check(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_ls(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_show(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_summary(struct cl_cli *cli, int argc, char **argv);

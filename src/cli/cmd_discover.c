@@ -53,30 +53,6 @@ static int parse_size(const char *s, size_t *out)
 	return CL_OK;
 }
 
-/*
- * Reads candidate passwords, one per line, appending copies to pw (freed
- * by the caller with OPENSSL_clear_free). Returns the count or -1.
- */
-static int read_passwords(const char *path, char **pw, int max)
-{
-	FILE *f = fopen(path, "r");
-	char line[1024];
-	int n = 0;
-
-	if (!f) {
-		cl_log(CL_LOG_ERROR, "--password-file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (n < max && fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if ((pw[n] = OPENSSL_strdup(line)) == NULL)
-			break;
-		n++;
-	}
-	OPENSSL_cleanse(line, sizeof line);
-	fclose(f);
-	return n;
-}
 
 int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 {
@@ -153,7 +129,7 @@ int cl_cmd_discover(struct cl_cli *cli, int argc, char **argv)
 		return cl_cli_usage("discover files", "give at least one PATH to walk");
 	/* read only once the options are valid: nothing secret to drop on a usage error */
 	for (i = 0; i < (int)npwfiles; i++) {
-		if ((rc = read_passwords(pwfiles[i], owned + nowned, MAX_PASSWORDS - nowned)) < 0) {
+		if ((rc = cl_cli_read_passwords(pwfiles[i], owned + nowned, MAX_PASSWORDS - nowned)) < 0) {
 			rc = CL_ERR_USAGE;
 			goto out;
 		}

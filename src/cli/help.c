@@ -126,6 +126,116 @@ static const char help_discover[] =
 "    certledger discover net 192.0.2.10 --ports 443 --sni @vhosts.txt\n"
 "    certledger discover net @hosts.txt --exclude 10.0.0.1 --rate 200\n";
 
+static const char help_lint[] =
+"NAME\n"
+"    certledger lint - check certificate files against the policy (CI gate)\n\n"
+"SYNOPSIS\n"
+"    certledger lint [--policy FILE] [--profile NAME | --env E --tag T --owner O]\n"
+"                    [--fail-on SEVERITY] [--format text|json|sarif|junit]\n"
+"                    [--now TIME] [--password-file FILE] FILE|-...\n\n"
+"DESCRIPTION\n"
+"    Reads every FILE (any format discover files recognises: PEM bundles,\n"
+"    DER, PKCS#7, PKCS#12, JKS/JCEKS; - is standard input) and evaluates\n"
+"    each certificate against the policy, without an inventory: the check to\n"
+"    run before deploying. The profile is --profile, or the first profile of\n"
+"    the policy whose match fits --env, --tag, --owner and the file's\n"
+"    location (file:PATH), else the default profile.\n\n"
+"    A private key in the same file is checked for its permissions; a key\n"
+"    used by several certificates among the files is reported (key.shared);\n"
+"    a bundle whose certificates are not each followed by their issuer is\n"
+"    reported (chain.wrong-order). Each finding names the rule, its severity,\n"
+"    the value found, the limit, and the fix; certledger explain RULE says\n"
+"    more.\n\n"
+"OPTIONS\n"
+"    --policy FILE       the policy (YAML); default: the built-in policy\n"
+"                        (certledger policy show-default)\n"
+"    --profile NAME      use this profile for every certificate\n"
+"    --env E, --tag T, --owner O\n"
+"                        select the profile as the inventory would\n"
+"    --fail-on SEV       exit 1 when a finding is at least SEV: info,\n"
+"                        warning, error (default), critical\n"
+"    --format FMT        text (default), json, sarif (SARIF 2.1.0, for code\n"
+"                        scanning) or junit (JUnit XML: one test case per\n"
+"                        certificate)\n"
+"    --now TIME          evaluate at TIME (RFC 3339) instead of now\n"
+"    --password-file F   candidate PKCS#12 passwords, one per line (also\n"
+"                        $CERTLEDGER_P12_PASSWORD)\n\n"
+"EXIT STATUS\n"
+"    0 no finding at or above --fail-on, 1 findings at or above it, 2 usage\n"
+"    or invalid policy, 3 a FILE could not be read or holds no certificate.\n\n"
+"EXAMPLES\n"
+"    certledger lint deploy/tls/*.pem\n"
+"    certledger lint --policy policy.yaml --env prod --format sarif site.pem > lint.sarif\n"
+"    kubectl get secret web -o jsonpath='{.data.tls\\.crt}' | base64 -d | certledger lint -\n";
+
+static const char help_explain[] =
+"NAME\n"
+"    certledger explain - document the policy rules\n\n"
+"SYNOPSIS\n"
+"    certledger explain [RULE...]\n\n"
+"DESCRIPTION\n"
+"    Without RULE, lists every rule with its default severity. With RULE\n"
+"    (e.g. key.size or policy.key.size), says what it checks, why it\n"
+"    matters, how to configure it, and the usual fix.\n";
+
+static const char help_policy[] =
+"NAME\n"
+"    certledger policy - the built-in policy and policy files\n\n"
+"SYNOPSIS\n"
+"    certledger policy show-default\n"
+"    certledger policy validate FILE\n\n"
+"DESCRIPTION\n"
+"    show-default prints the built-in policy as YAML, with comments: the\n"
+"    starting point of a policy file. validate loads FILE as lint and check\n"
+"    would and reports the first problem with its line number, or lists the\n"
+"    profiles. A policy file holds version: 1, a defaults block (rules for\n"
+"    every profile; what it leaves out comes from the built-in policy) and\n"
+"    profiles, each with a name, a match (environment, tag, owner, location\n"
+"    globs) and the rules it changes. docs/policy.example.yaml is a\n"
+"    commented example.\n\n"
+"EXIT STATUS\n"
+"    0 valid, 2 invalid (the message names the line), 3 unreadable.\n";
+
+static const char help_check[] =
+"NAME\n"
+"    certledger check - evaluate the inventory against the policy\n\n"
+"SYNOPSIS\n"
+"    certledger check [--policy FILE] [FILTERS] [--fail-on SEVERITY]\n"
+"                     [--revocation] [--examples N] [--format table|json|csv]\n\n"
+"DESCRIPTION\n"
+"    Evaluates every present certificate matching the FILTERS (those of\n"
+"    certledger ls) with the profile its environment, tags, owner or\n"
+"    locations select, and records the result as findings: a new violation\n"
+"    opens a finding (policy.RULE), one seen again is refreshed, and one no\n"
+"    longer true is resolved, never deleted; each change is an event.\n"
+"    Besides the certificate itself, check uses what discovery recorded:\n"
+"    keys shared between certificates, private key files readable by group\n"
+"    or others, and the chains endpoints serve (incomplete, wrong order,\n"
+"    untrusted root). With filters, only the findings of the certificates\n"
+"    checked can be resolved.\n\n"
+"    The table groups findings by severity, owner and rule, with a few\n"
+"    examples each and the fix; --format json or csv lists every finding\n"
+"    with the value found, the limit and the fix. certledger findings lists\n"
+"    what is open; certledger explain RULE says what a rule means.\n\n"
+"OPTIONS\n"
+"    --policy FILE       the policy (YAML); default: the built-in policy\n"
+"    FILTERS             as for certledger ls (--issuer, --env, --tag, --owner,\n"
+"                        --location, --expiring, --now, ...)\n"
+"    --fail-on SEV       exit 1 when a finding is at least SEV (default error)\n"
+"    --revocation        also ask OCSP responders (then CRLs) about every\n"
+"                        certificate whose issuer is in the inventory\n"
+"    --revocation-timeout T\n"
+"                        per request (default 5s)\n"
+"    --examples N        examples per group in the table (default 5, 0 = all)\n"
+"    --format FMT        table (default), json or csv\n\n"
+"EXIT STATUS\n"
+"    0 no finding at or above --fail-on, 1 findings at or above it, 2 usage\n"
+"    or invalid policy, 3 store error.\n\n"
+"EXAMPLES\n"
+"    certledger check\n"
+"    certledger check --policy policy.yaml --env prod --format csv > findings.csv\n"
+"    certledger check --revocation --issuer '*Example CA*'\n";
+
 static const char help_endpoints[] =
 "NAME\n"
 "    certledger endpoints - list the TLS endpoints the inventory knows\n\n"
@@ -320,6 +430,12 @@ const struct cl_cmd cl_cmds[] = {
 	  help_discover },
 	{ "endpoints", cl_cmd_endpoints, "TLS endpoints found on the network, with status",
 	  help_endpoints },
+	{ "check", cl_cmd_check, "evaluate the inventory against the policy; findings kept",
+	  help_check },
+	{ "lint", cl_cmd_lint, "check certificate files against the policy (CI gate)", help_lint },
+	{ "explain", cl_cmd_explain, "what a policy rule checks and how to fix it", help_explain },
+	{ "policy", cl_cmd_policy, "print the built-in policy, validate a policy file",
+	  help_policy },
 	{ "ls", cl_cmd_ls, "list certificates with filters (expiring, issuer, key, owner...)",
 	  help_ls },
 	{ "show", cl_cmd_show, "one certificate in full, with locations, keys and events",

@@ -61,6 +61,19 @@ struct cl_store_backend {
 	                        long *certs_new);
 	int (*endpoints)(struct cl_store *s, const struct cl_endpoint_filter *f,
 	                 int (*cb)(void *arg, const struct cl_endpoint_row *r), void *arg);
+	int (*findings_stage_begin)(struct cl_store *s);
+	int (*findings_stage)(struct cl_store *s, const char *rule, const char *severity,
+	                      const char *target, const char *fp, const char *message);
+	int (*findings_stage_scope)(struct cl_store *s, const char *fp);
+	int (*findings_stage_end)(struct cl_store *s, int64_t run_id, const char *rule_prefix,
+	                          bool scoped, int64_t now, long *opened, long *resolved);
+	int (*shared_keys)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+	                   void *arg);
+	int (*exposed_keys)(struct cl_store *s,
+	                    int (*cb)(void *arg, const char *location, const char *spki, int mode),
+	                    void *arg);
+	int (*weak_rsa)(struct cl_store *s, long min_e,
+	                int (*cb)(void *arg, const char *fp, int64_t e, bool roca), void *arg);
 };
 
 extern const struct cl_store_backend cl_store_sqlite;

@@ -91,6 +91,10 @@ static const char *const cl_sqlite_migrations[] = {
 	" unreachable_since INTEGER, last_run INTEGER NOT NULL);"
 	"CREATE INDEX endpoints_addr ON endpoints(address, port);"
 	"CREATE INDEX endpoints_leaf ON endpoints(leaf_fp);",
+
+	/* 3: RSA key facts for policy checks (public exponent, ROCA) */
+	"CREATE TABLE rsa_keys(cert_id INTEGER PRIMARY KEY REFERENCES certs(id),"
+	" e INTEGER NOT NULL, roca INTEGER NOT NULL);",
 };
 
 #endif

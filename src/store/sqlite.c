@@ -53,6 +53,7 @@ enum sq_stmt {
 	ST_EP_OK,
 	ST_EP_FAIL,
 	ST_EP_TIMES,
+	ST_RSA_INSERT,
 	ST_COUNT
 };
 
@@ -130,6 +131,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" unreachable_since=CASE WHEN excluded.status='ok' THEN NULL"
 		" ELSE COALESCE(unreachable_since, excluded.last_seen) END,"
 		" last_run=excluded.last_run",
+	[ST_RSA_INSERT] = "INSERT OR REPLACE INTO rsa_keys(cert_id,e,roca) VALUES(?1,?2,?3)",
 	[ST_EP_TIMES] = "SELECT first_seen, last_seen, unreachable_since FROM endpoints"
 	                " WHERE place_id=?1",
 	/* a failure without a handshake: no TLS parameters any more, but the
@@ -152,6 +154,8 @@ struct sq_store {
 	bool in_txn;
 	char actor[64];
 	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *st_stage, *st_scope;   /* on temporary tables */
+	bool readonly;
 	/* the last place looked up: files hold several certificates */
 	char *pc_kind, *pc_loc;
 	int64_t pc_id, pc_created_run;
@@ -480,6 +484,8 @@ static void sq_close(struct cl_store *s)
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(q->st[i]);
+	sqlite3_finalize(q->st_stage);
+	sqlite3_finalize(q->st_scope);
 	sqlite3_close(q->db);
 	free(q->pc_kind);
 	free(q->pc_loc);
@@ -503,6 +509,7 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 		return CL_ERR_NOMEM;
 	}
 	q->base.be = &cl_store_sqlite;
+	q->readonly = rdonly;
 	if ((e = getenv("CERTLEDGER_ACTOR")) && *e)
 		snprintf(q->actor, sizeof q->actor, "%s", e);
 	else if ((pw = getpwuid(geteuid())) != NULL)
@@ -797,7 +804,16 @@ static int cert_insert(struct sq_store *q, const struct cl_cert *c, const char *
 	}
 	sqlite3_bind_int64(st, 1, *id);
 	sqlite3_bind_blob(st, 2, c->der, (int)c->der_len, SQLITE_STATIC);
-	rc = sq_done(q, st, "add certificate encoding");
+	if ((rc = sq_done(q, st, "add certificate encoding")) != CL_OK || c->rsa_e == 0)
+		goto out;
+	if (!(st = sq_stmt(q, ST_RSA_INSERT))) {
+		rc = CL_ERR;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, *id);
+	sqlite3_bind_int64(st, 2, c->rsa_e);
+	sqlite3_bind_int(st, 3, c->rsa_roca);
+	rc = sq_done(q, st, "add RSA key facts");
 out:
 	cl_buf_free(&sans);
 	cl_buf_free(&ocsp);
@@ -2748,6 +2764,7 @@ static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 	        " AND (?2 IS NULL OR cl_glob(?2, p.kind||':'||p.loc))"
 	        " AND (?3 IS NULL OR cl_glob(?3, e.verify))"
 	        " AND (?4=0 OR e.status<>'ok')"
+	        " AND (?5=0 OR (e.status='ok' AND e.verify<>'ok'))"
 	        " ORDER BY instr(e.address, ':') > 0, length(e.address), e.address, e.port, e.sni",
 	        -1, &st, NULL) != SQLITE_OK)
 		return sq_rc(q, sqlite3_errcode(q->db), "endpoints");
@@ -2755,6 +2772,7 @@ static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 	bind_text(st, 2, f ? f->location : NULL);
 	bind_text(st, 3, f ? f->verify : NULL);
 	sqlite3_bind_int(st, 4, f && f->failing);
+	sqlite3_bind_int(st, 5, f && f->chain_problems);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cl_endpoint_row r = {
 			.location = col_text(st, 0), .address = col_text(st, 1),
@@ -2776,6 +2794,253 @@ static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 	}
 	if (rc == CL_OK && src != SQLITE_DONE)
 		rc = sq_rc(q, src, "endpoints");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- policy checks ------------------------------------------------------- */
+
+static int sq_findings_stage_begin(struct cl_store *s)
+{
+	struct sq_store *q = SQ(s);
+
+	return sq_exec(q, "CREATE TEMP TABLE IF NOT EXISTS staged(rule TEXT NOT NULL,"
+	               " severity TEXT NOT NULL, target TEXT NOT NULL, fp TEXT NOT NULL,"
+	               " message TEXT NOT NULL, PRIMARY KEY(rule, target, fp)) WITHOUT ROWID;"
+	               "CREATE TEMP TABLE IF NOT EXISTS scope(fp TEXT PRIMARY KEY) WITHOUT ROWID;"
+	               "DELETE FROM temp.staged; DELETE FROM temp.scope;");
+}
+
+/* A statement on the temporary tables, prepared once per call site. */
+static sqlite3_stmt *temp_stmt(struct sq_store *q, sqlite3_stmt **cache, const char *sql)
+{
+	if (!*cache) {
+		if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) !=
+		    SQLITE_OK) {
+			sq_rc(q, sqlite3_errcode(q->db), "prepare");
+			return NULL;
+		}
+		return *cache;
+	}
+	sqlite3_reset(*cache);
+	return *cache;
+}
+
+static int sq_findings_stage(struct cl_store *s, const char *rule, const char *severity,
+                             const char *target, const char *fp, const char *message)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st = temp_stmt(q, &q->st_stage, "INSERT OR IGNORE INTO temp.staged"
+	                             " VALUES(?1,?2,?3,?4,?5)");
+
+	if (!st)
+		return CL_ERR;
+	bind_text(st, 1, rule);
+	bind_text(st, 2, severity);
+	bind_text(st, 3, target);
+	bind_text(st, 4, fp ? fp : "");
+	bind_text(st, 5, message);
+	return sq_done(q, st, "stage finding");
+}
+
+static int sq_findings_stage_scope(struct cl_store *s, const char *fp)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st = temp_stmt(q, &q->st_scope, "INSERT OR IGNORE INTO temp.scope"
+	                             " VALUES(?1)");
+
+	if (!st)
+		return CL_ERR;
+	bind_text(st, 1, fp);
+	return sq_done(q, st, "stage scope");
+}
+
+/* Runs one settle step with the common parameters ?1 now, ?2 run, ?3
+ * prefix, ?4 scoped, ?5 the last finding id before, ?6 actor. */
+static int settle_step(struct sq_store *q, const char *sql, int64_t now, int64_t run_id,
+                       const char *prefix, bool scoped, int64_t maxid, long *changes)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "settle findings");
+	for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		switch (name ? name[1] : '?') {
+		case '1': sqlite3_bind_int64(st, i, now); break;
+		case '2': sqlite3_bind_int64(st, i, run_id); break;
+		case '3': bind_text(st, i, prefix); break;
+		case '4': sqlite3_bind_int(st, i, scoped); break;
+		case '5': sqlite3_bind_int64(st, i, maxid); break;
+		case '6': bind_text(st, i, q->actor); break;
+		default: break;
+		}
+	}
+	rc = sq_done(q, st, "settle findings");
+	if (changes)
+		*changes = sqlite3_changes(q->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, const char *prefix,
+                                 bool scoped, int64_t now, long *opened, long *resolved)
+{
+	static const char *const steps[] = {
+		/* refresh what is still there */
+		"UPDATE findings SET last_seen=?1, last_run=?2, severity=s.severity,"
+		" message=s.message FROM temp.staged s WHERE findings.rule=s.rule AND"
+		" findings.target=s.target AND findings.fp=s.fp AND findings.resolved_at IS NULL",
+		/* open what is new */
+		"INSERT INTO findings(rule,severity,target,fp,message,first_seen,last_seen,last_run)"
+		" SELECT rule, severity, target, fp, message, ?1, ?1, ?2 FROM temp.staged s"
+		" WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.rule=s.rule AND"
+		" f.target=s.target AND f.fp=s.fp AND f.resolved_at IS NULL)",
+		"INSERT INTO events(ts,type,fp,location,actor,detail) SELECT ?1, 'finding.opened',"
+		" NULLIF(fp,''), target, ?6, json_object('rule',rule,'severity',severity,"
+		"'message',message,'id',id) FROM findings WHERE id > ?5",
+		/* resolve what is gone */
+		"CREATE TEMP TABLE IF NOT EXISTS settled(id INTEGER PRIMARY KEY)",
+		"DELETE FROM temp.settled",
+		"INSERT INTO temp.settled SELECT id FROM findings WHERE resolved_at IS NULL"
+		" AND substr(rule, 1, length(?3))=?3 AND last_run<>?2"
+		" AND (?4=0 OR fp IN (SELECT fp FROM temp.scope))",
+		"UPDATE findings SET resolved_at=?1 WHERE id IN (SELECT id FROM temp.settled)",
+		"INSERT INTO events(ts,type,fp,location,actor,detail) SELECT ?1, 'finding.resolved',"
+		" NULLIF(f.fp,''), f.target, ?6, json_object('rule',f.rule,'id',f.id)"
+		" FROM temp.settled t JOIN findings f ON f.id=t.id",
+	};
+	struct sq_store *q = SQ(s);
+	int64_t maxid = 0;
+	sqlite3_stmt *st;
+	size_t i;
+	long n;
+	int rc = CL_OK;
+
+	*opened = *resolved = 0;
+	if (sqlite3_prepare_v2(q->db, "SELECT coalesce(max(id),0) FROM findings", -1, &st, NULL)
+	    != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "settle findings");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		maxid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	for (i = 0; i < CL_ARRAY_LEN(steps) && rc == CL_OK; i++) {
+		rc = settle_step(q, steps[i], now, run_id, prefix, scoped, maxid, &n);
+		if (i == 1)
+			*opened = n;
+		if (i == 6)
+			*resolved = n;
+	}
+	if (rc == CL_OK)
+		rc = sq_exec(q, "DELETE FROM temp.staged; DELETE FROM temp.scope;");
+	return rc;
+}
+
+static int sq_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                          void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT spki_sha256, count(*) FROM certs WHERE present=1"
+	                       " GROUP BY spki_sha256 HAVING count(*) > 1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "shared keys");
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(arg, col_text(st, 0), (long)sqlite3_column_int64(st, 1))) != CL_OK)
+			break;
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "shared keys");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_exposed_keys(struct cl_store *s,
+                           int (*cb)(void *arg, const char *location, const char *spki,
+                                     int mode), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT p.kind||':'||p.loc, k.spki_sha256, k.mode FROM keys k"
+	                       " JOIN places p ON p.id=k.place_id WHERE k.state='present'"
+	                       " AND k.mode >= 0 AND (k.mode & 63) <> 0 AND k.spki_sha256 <> ''",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "exposed keys");
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(arg, col_text(st, 0), col_text(st, 1), sqlite3_column_int(st, 2))) !=
+		    CL_OK)
+			break;
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "exposed keys");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Fills rsa_keys for RSA certificates stored before it existed. */
+static int rsa_backfill(struct sq_store *q)
+{
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT c.id, d.der FROM certs c JOIN cert_der d ON"
+	                       " d.cert_id=c.id WHERE c.key_type IN ('RSA','RSA-PSS') AND NOT EXISTS"
+	                       " (SELECT 1 FROM rsa_keys r WHERE r.cert_id=c.id)", -1, &sel, NULL)
+	    != SQLITE_OK ||
+	    sqlite3_prepare_v2(q->db, "INSERT OR REPLACE INTO rsa_keys VALUES(?1,?2,?3)", -1, &ins,
+	                       NULL) != SQLITE_OK) {
+		rc = sq_rc(q, sqlite3_errcode(q->db), "RSA key facts");
+		goto out;
+	}
+	while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
+		struct cl_cert *c = NULL;
+		if (cl_cert_parse_der(sqlite3_column_blob(sel, 1),
+		                      (size_t)sqlite3_column_bytes(sel, 1), &c, NULL) != CL_OK)
+			continue;
+		sqlite3_bind_int64(ins, 1, sqlite3_column_int64(sel, 0));
+		sqlite3_bind_int64(ins, 2, c->rsa_e);
+		sqlite3_bind_int(ins, 3, c->rsa_roca);
+		cl_cert_free(c);
+		if ((rc = sq_done(q, ins, "RSA key facts")) != CL_OK)
+			break;
+	}
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "RSA key facts");
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	return rc;
+}
+
+static int sq_weak_rsa(struct cl_store *s, long min_e,
+                       int (*cb)(void *arg, const char *fp, int64_t e, bool roca), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	bool mine;
+	int rc, src;
+
+	if (!q->readonly) {
+		if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+			return rc;
+		if ((rc = sq_auto_end(q, mine, rsa_backfill(q))) != CL_OK)
+			return rc;
+	}
+	if (sqlite3_prepare_v2(q->db, "SELECT c.fp, r.e, r.roca FROM rsa_keys r JOIN certs c ON"
+	                       " c.id=r.cert_id WHERE c.present=1 AND (r.roca=1 OR (r.e > 0 AND"
+	                       " (r.e < ?1 OR r.e % 2 = 0)))", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "weak RSA keys");
+	sqlite3_bind_int64(st, 1, min_e);
+	rc = CL_OK;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(arg, col_text(st, 0), sqlite3_column_int64(st, 1),
+		             sqlite3_column_int(st, 2) != 0)) != CL_OK)
+			break;
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "weak RSA keys");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -2806,4 +3071,11 @@ const struct cl_store_backend cl_store_sqlite = {
 	.keys = sq_keys,
 	.observe_endpoint = sq_observe_endpoint,
 	.endpoints = sq_endpoints,
+	.findings_stage_begin = sq_findings_stage_begin,
+	.findings_stage = sq_findings_stage,
+	.findings_stage_scope = sq_findings_stage_scope,
+	.findings_stage_end = sq_findings_stage_end,
+	.shared_keys = sq_shared_keys,
+	.exposed_keys = sq_exposed_keys,
+	.weak_rsa = sq_weak_rsa,
 };

@@ -260,6 +260,54 @@ int cl_store_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 	return s->be->endpoints(s, f, cb, arg);
 }
 
+int cl_store_findings_stage_begin(struct cl_store *s)
+{
+	return s->be->findings_stage_begin(s);
+}
+
+int cl_store_findings_stage(struct cl_store *s, const char *rule, const char *severity,
+                            const char *target, const char *fp, const char *message)
+{
+	return s->be->findings_stage(s, rule, severity, target, fp, message);
+}
+
+int cl_store_findings_stage_scope(struct cl_store *s, const char *fp)
+{
+	return s->be->findings_stage_scope(s, fp);
+}
+
+int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, const char *rule_prefix,
+                                bool scoped, int64_t now, long *opened, long *resolved)
+{
+	long o = 0, r = 0;
+	int rc = s->be->findings_stage_end(s, run_id, rule_prefix, scoped, now, &o, &r);
+
+	if (opened)
+		*opened = o;
+	if (resolved)
+		*resolved = r;
+	return rc;
+}
+
+int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                         void *arg)
+{
+	return s->be->shared_keys(s, cb, arg);
+}
+
+int cl_store_exposed_keys(struct cl_store *s,
+                          int (*cb)(void *arg, const char *location, const char *spki,
+                                    int mode), void *arg)
+{
+	return s->be->exposed_keys(s, cb, arg);
+}
+
+int cl_store_weak_rsa(struct cl_store *s, long min_e,
+                      int (*cb)(void *arg, const char *fp, int64_t e, bool roca), void *arg)
+{
+	return s->be->weak_rsa(s, min_e, cb, arg);
+}
+
 int cl_severity_rank(const char *sev)
 {
 	static const char *const names[] = { "info", "warning", "error", "critical" };

@@ -209,6 +209,7 @@ struct cl_endpoint_filter {
 	const char *location;   /* glob on the location */
 	const char *verify;     /* glob on the verify result */
 	bool failing;           /* only endpoints whose status is not ok */
+	bool chain_problems;    /* only answering endpoints whose verify is not ok */
 };
 
 /* Streams the endpoints the inventory knows, by address, port and SNI. */
@@ -410,6 +411,40 @@ struct cl_key_row {
 /* Streams the key locations whose public key hash is spki_hex. */
 int cl_store_keys(struct cl_store *s, const char *spki_hex,
                   int (*cb)(void *arg, const struct cl_key_row *k), void *arg);
+
+/* ---- policy checks -------------------------------------------------- */
+
+/*
+ * Bulk findings for a check run, inside a transaction: stage every
+ * finding raised (duplicates ignored), optionally the fingerprints that
+ * were evaluated (scope), then settle in one pass: new findings are
+ * opened, existing ones refreshed, and open findings of rule_prefix not
+ * raised now are resolved (only those of scoped fingerprints when
+ * scoped), each with its event. Set-based: a million findings is fine.
+ */
+int cl_store_findings_stage_begin(struct cl_store *s);
+int cl_store_findings_stage(struct cl_store *s, const char *rule, const char *severity,
+                            const char *target, const char *fp, const char *message);
+int cl_store_findings_stage_scope(struct cl_store *s, const char *fp);
+int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, const char *rule_prefix,
+                                bool scoped, int64_t now, long *opened, long *resolved);
+
+/* Present certificates sharing a key: cb(spki_hex, number of certificates). */
+int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                         void *arg);
+
+/* Present private keys readable by group or others. */
+int cl_store_exposed_keys(struct cl_store *s,
+                          int (*cb)(void *arg, const char *location, const char *spki,
+                                    int mode), void *arg);
+
+/*
+ * RSA certificates whose key breaks a rule: ROCA fingerprint, public
+ * exponent below min_e, or even. Certificates stored before these facts
+ * were kept are read from their encoding first (once).
+ */
+int cl_store_weak_rsa(struct cl_store *s, long min_e,
+                      int (*cb)(void *arg, const char *fp, int64_t e, bool roca), void *arg);
 
 /* Severity rank: info 0, warning 1, error 2, critical 3; -1 unknown. */
 int cl_severity_rank(const char *sev);

@@ -892,8 +892,9 @@ static const struct { int nid, bits; } curve_bits[] = {
 	{ NID_brainpoolP512r1, 512 },
 };
 
-/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
-static int rsa_bits(const struct cl_tlv *key)
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }:
+ * bits of the modulus; the exponent and the ROCA test into c */
+static int rsa_key(struct cl_cert *c, const struct cl_tlv *key)
 {
 	const unsigned char *p;
 	struct cl_der d, s;
@@ -909,6 +910,15 @@ static int rsa_bits(const struct cl_tlv *key)
 	if (cl_der_expect(&s, TAG_INTEGER, &n) != CL_OK ||
 	    cl_der_expect(&s, TAG_INTEGER, &e) != CL_OK || cl_der_left(&s) != 0)
 		return 0;
+	c->rsa_e = 0;
+	for (size_t i = 0; i < e.len; i++) {
+		if (c->rsa_e > (INT64_C(1) << 54)) {
+			c->rsa_e = -1;  /* absurdly large: reported, never used */
+			break;
+		}
+		c->rsa_e = (c->rsa_e << 8) | e.val[i];
+	}
+	c->rsa_roca = cl_rsa_roca(n.val, n.len);
 	return int_bits(n.val, n.len);
 }
 
@@ -1000,7 +1010,7 @@ static int parse_key(struct parse *ps, const struct parts *pt)
 		return CL_ERR_NOMEM;
 	switch (ka->kind) {
 	case KEY_RSA:
-		c->key_bits = rsa_bits(&pt->key);
+		c->key_bits = rsa_key(c, &pt->key);
 		break;
 	case KEY_DSA:
 		c->key_bits = dsa_bits(&pt->key_params);

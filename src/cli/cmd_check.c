@@ -1,0 +1,538 @@
+/* certledger check [FILTERS]: the policy over the inventory, findings kept. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "cli/cli.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "policy/policy.h"
+
+enum { O_POLICY = 1, O_FAIL_ON, O_EXAMPLES, O_REVOCATION, O_REV_TIMEOUT };
+
+static const struct option check_opts[] = {
+	{ "policy", required_argument, NULL, O_POLICY },
+	{ "fail-on", required_argument, NULL, O_FAIL_ON },
+	{ "examples", required_argument, NULL, O_EXAMPLES },
+	{ "revocation", no_argument, NULL, O_REVOCATION },
+	{ "revocation-timeout", required_argument, NULL, O_REV_TIMEOUT },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ 0 },
+};
+
+/* ---- a small map from a 64-hex key to a value ------------------------------ */
+
+struct hent {
+	char key[2 * CL_SHA256_LEN + 1];
+	long val;          /* a count, or an index into a side array */
+};
+
+struct hmap {
+	struct hent *e;
+	size_t cap, n;
+};
+
+static size_t hslot(const struct hmap *m, const char *key)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h & (m->cap - 1);
+}
+
+static struct hent *hget(const struct hmap *m, const char *key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = hslot(m, key); m->e[i].key[0]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->e[i].key, key) == 0)
+			return &m->e[i];
+	return NULL;
+}
+
+static int hput(struct hmap *m, const char *key, long val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct hmap bigger = { .cap = m->cap ? m->cap * 2 : 64 };
+		if (!(bigger.e = calloc(bigger.cap, sizeof *bigger.e)))
+			return CL_ERR_NOMEM;
+		for (i = 0; i < m->cap; i++)
+			if (m->e[i].key[0]) {
+				size_t j = hslot(&bigger, m->e[i].key);
+				while (bigger.e[j].key[0])
+					j = (j + 1) & (bigger.cap - 1);
+				bigger.e[j] = m->e[i];
+			}
+		bigger.n = m->n;
+		free(m->e);
+		*m = bigger;
+	}
+	for (i = hslot(m, key); m->e[i].key[0]; i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->e[i].key, key) == 0) {
+			m->e[i].val = val;
+			return CL_OK;
+		}
+	snprintf(m->e[i].key, sizeof m->e[i].key, "%s", key);
+	m->e[i].val = val;
+	m->n++;
+	return CL_OK;
+}
+
+/* ---- context gathered before the pass ------------------------------------- */
+
+struct place_note {         /* an endpoint's chain problem, or an exposed key */
+	char *location, *verify, *detail;
+	int mode;
+	long next;              /* next note of the same certificate/key, -1 */
+};
+
+struct check {
+	struct cl_store *s;
+	const struct cl_policy *pol;
+	int64_t now, run_id;
+	enum cl_format fmt;
+	enum cl_sev fail_on;
+	long examples;
+	bool scoped;
+	int rc;
+	struct hmap shared;     /* spki -> certificates with it */
+	struct hmap weak;       /* fp -> index into weak_e (roca in the sign bit) */
+	int64_t *weak_e;
+	bool *weak_roca;
+	size_t nweak, capweak;
+	struct hmap chain;      /* leaf fp -> first note */
+	struct hmap keys;       /* spki -> first note */
+	struct place_note *notes;
+	size_t nnotes, capnotes;
+	/* the certificate being evaluated */
+	const struct cl_inv_row *row;
+	const char *profile;
+	char fp[2 * CL_SHA256_LEN + 1];
+	/* results */
+	long certs, counts[4], opened, resolved;
+	int worst;
+	struct cl_writer w;
+	struct group *groups;
+	size_t ngroups, capgroups;
+	struct cl_buf msg;
+};
+
+/* Table output: findings grouped by severity, owner and rule, with examples. */
+struct group {
+	enum cl_sev sev;
+	char *owner;
+	enum cl_rule rule;
+	long n;
+	char **ex;
+	size_t nex;
+};
+
+static int add_note(struct check *k, struct hmap *by, const char *key, const char *location,
+                    const char *verify, const char *detail, int mode)
+{
+	struct place_note *n;
+	struct hent *prev = hget(by, key);
+
+	if (CL_GROW(k->notes, k->capnotes, k->nnotes + 1) != CL_OK)
+		return CL_ERR_NOMEM;
+	n = &k->notes[k->nnotes];
+	n->location = strdup(location);
+	n->verify = verify ? strdup(verify) : NULL;
+	n->detail = detail ? strdup(detail) : NULL;
+	n->mode = mode;
+	n->next = prev ? prev->val : -1;
+	if (!n->location || (verify && !n->verify) || (detail && !n->detail))
+		return CL_ERR_NOMEM;
+	return hput(by, key, (long)k->nnotes++);
+}
+
+static int on_shared(void *arg, const char *spki, long n)
+{
+	return hput(&((struct check *)arg)->shared, spki, n);
+}
+
+static int on_exposed(void *arg, const char *location, const char *spki, int mode)
+{
+	struct check *k = arg;
+
+	return add_note(k, &k->keys, spki, location, NULL, NULL, mode);
+}
+
+static int on_chain(void *arg, const struct cl_endpoint_row *r)
+{
+	struct check *k = arg;
+
+	if (!r->leaf_fp || !r->verify)
+		return CL_OK;
+	return add_note(k, &k->chain, r->leaf_fp, r->location, r->verify, r->verify_detail, -1);
+}
+
+static int on_weak(void *arg, const char *fp, int64_t e, bool roca)
+{
+	struct check *k = arg;
+
+	if (CL_GROW(k->weak_e, k->capweak, k->nweak + 1) != CL_OK)
+		return CL_ERR_NOMEM;
+	k->weak_roca = realloc(k->weak_roca, k->capweak * sizeof *k->weak_roca);
+	if (!k->weak_roca)
+		return CL_ERR_NOMEM;
+	k->weak_e[k->nweak] = e;
+	k->weak_roca[k->nweak] = roca;
+	return hput(&k->weak, fp, (long)k->nweak++);
+}
+
+/* ---- findings ---------------------------------------------------------------- */
+
+static int group_add(struct check *k, enum cl_sev sev, const char *owner, enum cl_rule rule,
+                     const char *line)
+{
+	struct group *g = NULL;
+	size_t i;
+
+	for (i = 0; i < k->ngroups; i++)
+		if (k->groups[i].sev == sev && k->groups[i].rule == rule &&
+		    strcmp(k->groups[i].owner, owner) == 0) {
+			g = &k->groups[i];
+			break;
+		}
+	if (!g) {
+		if (CL_GROW(k->groups, k->capgroups, k->ngroups + 1) != CL_OK)
+			return CL_ERR_NOMEM;
+		g = &k->groups[k->ngroups++];
+		memset(g, 0, sizeof *g);
+		g->sev = sev;
+		g->rule = rule;
+		if (!(g->owner = strdup(owner)))
+			return CL_ERR_NOMEM;
+	}
+	g->n++;
+	if (k->examples == 0 || (long)g->nex < k->examples) {
+		char **ex = realloc(g->ex, (g->nex + 1) * sizeof *ex);
+		if (!ex)
+			return CL_ERR_NOMEM;
+		g->ex = ex;
+		if (!(g->ex[g->nex] = strdup(line)))
+			return CL_ERR_NOMEM;
+		g->nex++;
+	}
+	return CL_OK;
+}
+
+static int on_violation(void *arg, const struct cl_violation *v)
+{
+	struct check *k = arg;
+	const struct cl_inv_row *row = k->row;
+	const char *owner = row->owner && *row->owner ? row->owner : "(no owner)";
+	char rule[64], target[600], line[1200];
+	int rc;
+
+	snprintf(rule, sizeof rule, "policy.%s", cl_rules[v->rule].name);
+	if (v->where)
+		snprintf(target, sizeof target, "%s", v->where);
+	else
+		snprintf(target, sizeof target, "cert:%s", k->fp);
+	if ((rc = cl_store_findings_stage(k->s, rule, cl_sev_name(v->severity), target, k->fp,
+	                                  v->message)) != CL_OK)
+		return rc;
+	k->counts[v->severity]++;
+	if ((int)v->severity > k->worst)
+		k->worst = v->severity;
+	if (k->fmt == CL_FMT_TABLE) {
+		snprintf(line, sizeof line, "%.12s  %s: %s%s%s", k->fp, row->c->subject_cn[0] ?
+		         row->c->subject_cn : row->c->subject, v->message, v->where ? " at " : "",
+		         v->where ? v->where : "");
+		return group_add(k, v->severity, owner, v->rule, line);
+	}
+	if (k->fmt == CL_FMT_JSON) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s}",
+		                      "rule", rule, "severity", cl_sev_name(v->severity),
+		                      "target", target, "fingerprint_sha256", k->fp,
+		                      "subject", row->c->subject, "owner", row->owner,
+		                      "environment", row->environment, "profile", k->profile,
+		                      "found", v->found ? v->found : "", "limit",
+		                      v->limit ? v->limit : "", "message", v->message, "fix", v->fix);
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (!s)
+			return CL_ERR_NOMEM;
+		fputs(k->w.rows++ ? ",\n" : "\n", stdout);
+		fputs(s, stdout);
+		free(s);
+		return CL_OK;
+	}
+	{
+		const char *f[] = { rule, cl_sev_name(v->severity), target, k->fp, row->c->subject,
+		                    row->owner, row->environment, k->profile, v->found, v->limit,
+		                    v->message, v->fix };
+		for (size_t i = 0; i < CL_ARRAY_LEN(f); i++)
+			cl_csv_field(stdout, f[i] ? f[i] : "", i == 0);
+		fputs("\r\n", stdout);
+	}
+	return CL_OK;
+}
+
+static const char *tags_str(struct cl_buf *b, const struct cl_strv *t)
+{
+	size_t i;
+
+	cl_buf_reset(b);
+	cl_buf_printf(b, ",");
+	for (i = 0; t && i < t->n; i++)
+		cl_buf_printf(b, "%s,", t->v[i]);
+	return b->data;
+}
+
+static int evaluate(void *arg, const struct cl_inv_row *row)
+{
+	struct check *k = arg;
+	struct cl_eval_ctx ctx = { .now = k->now, .key_mode = -1 };
+	const char *locs[64];
+	char spki[2 * CL_SHA256_LEN + 1], loc[64][512];
+	const struct cl_profile *pr;
+	struct cl_cert c = *row->c;
+	struct hent *h;
+	size_t i, n = row->nlocs < 64 ? row->nlocs : 64;
+	long ni;
+	int rc;
+
+	k->row = row;
+	k->certs++;
+	cl_hex(k->fp, c.fp, CL_SHA256_LEN);
+	cl_hex(spki, c.spki_sha256, CL_SHA256_LEN);
+	if (k->scoped && (rc = cl_store_findings_stage_scope(k->s, k->fp)) != CL_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		snprintf(loc[i], sizeof loc[i], "%s:%s", row->locs[i].kind, row->locs[i].where);
+		locs[i] = loc[i];
+	}
+	pr = cl_policy_select(k->pol, row->environment, row->owner, tags_str(&k->msg, row->tags),
+	                      locs, n);
+	k->profile = pr->name;
+	if ((h = hget(&k->weak, k->fp)) != NULL) {
+		c.rsa_e = k->weak_e[h->val];
+		c.rsa_roca = k->weak_roca[h->val];
+	}
+	if ((h = hget(&k->shared, spki)) != NULL)
+		ctx.shared_certs = h->val - 1;
+	if ((rc = cl_policy_eval(pr, &c, &ctx, on_violation, k)) != CL_OK)
+		return rc;
+	/* once per place: each endpoint serving a bad chain, each exposed key file */
+	for (h = hget(&k->chain, k->fp), ni = h ? h->val : -1; ni >= 0; ni = k->notes[ni].next) {
+		struct cl_eval_ctx x = { .now = k->now, .key_mode = -1,
+		                         .verify = k->notes[ni].verify,
+		                         .verify_detail = k->notes[ni].detail,
+		                         .endpoint = k->notes[ni].location };
+		if ((rc = cl_policy_eval_context(pr, &x, on_violation, k)) != CL_OK)
+			return rc;
+	}
+	for (h = hget(&k->keys, spki), ni = h ? h->val : -1; ni >= 0; ni = k->notes[ni].next) {
+		struct cl_eval_ctx x = { .now = k->now, .key_mode = k->notes[ni].mode,
+		                         .key_location = k->notes[ni].location };
+		if ((rc = cl_policy_eval_context(pr, &x, on_violation, k)) != CL_OK)
+			return rc;
+	}
+	return CL_OK;
+}
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int c;
+
+	if (x->sev != y->sev)
+		return x->sev > y->sev ? -1 : 1;
+	if ((c = strcmp(x->owner, y->owner)) != 0)
+		return c;
+	return (int)x->rule - (int)y->rule;
+}
+
+static void print_groups(struct check *k)
+{
+	size_t i, j;
+	int sev = -2;
+	const char *owner = NULL;
+
+	qsort(k->groups, k->ngroups, sizeof *k->groups, group_cmp);
+	for (i = 0; i < k->ngroups; i++) {
+		const struct group *g = &k->groups[i];
+		if ((int)g->sev != sev) {
+			char up[16];
+			snprintf(up, sizeof up, "%s", cl_sev_name(g->sev));
+			for (char *p = up; *p; p++)
+				*p = (char)(*p - 32 * (*p >= 'a' && *p <= 'z'));
+			printf("%s%s (%ld)\n", i ? "\n" : "", up, k->counts[g->sev]);
+			sev = g->sev;
+			owner = NULL;
+		}
+		if (!owner || strcmp(owner, g->owner) != 0) {
+			printf("  %s\n", g->owner);
+			owner = g->owner;
+		}
+		printf("    policy.%s (%ld): %s\n", cl_rules[g->rule].name, g->n,
+		       cl_rules[g->rule].summary);
+		for (j = 0; j < g->nex; j++)
+			printf("      %s\n", g->ex[j]);
+		if ((long)g->nex < g->n)
+			printf("      ... and %ld more (certledger findings --rule policy.%s)\n",
+			       g->n - (long)g->nex, cl_rules[g->rule].name);
+		printf("      fix: %s\n", cl_rules[g->rule].fix);
+	}
+}
+
+static void check_free(struct check *k)
+{
+	size_t i, j;
+
+	for (i = 0; i < k->nnotes; i++) {
+		free(k->notes[i].location);
+		free(k->notes[i].verify);
+		free(k->notes[i].detail);
+	}
+	for (i = 0; i < k->ngroups; i++) {
+		for (j = 0; j < k->groups[i].nex; j++)
+			free(k->groups[i].ex[j]);
+		free(k->groups[i].ex);
+		free(k->groups[i].owner);
+	}
+	free(k->groups);
+	free(k->notes);
+	free(k->shared.e);
+	free(k->weak.e);
+	free(k->chain.e);
+	free(k->keys.e);
+	free(k->weak_e);
+	free(k->weak_roca);
+	cl_buf_free(&k->msg);
+}
+
+int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
+{
+	struct check k = { .fmt = CL_FMT_TABLE, .fail_on = CL_SEV_ERROR, .examples = 5,
+	                   .worst = -1 };
+	struct cl_endpoint_filter ef = { .chain_problems = true };
+	struct cl_policy *pol = NULL;
+	struct cl_filter f;
+	const char *policy = NULL;
+	char err[600], *end, stats[300];
+	bool revocation = false;
+	int opt, rc, frc;
+
+	cl_filter_init(&f);
+	cl_buf_init(&k.msg, 1 << 16);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", cl_cli_longopts(check_opts, true), NULL)) != -1) {
+		switch (opt) {
+		case O_POLICY: policy = optarg; break;
+		case O_FAIL_ON:
+			if (cl_sev_parse(optarg, &k.fail_on) != CL_OK || k.fail_on == CL_SEV_OFF)
+				return cl_cli_usage("check", "--fail-on must be info, warning, error or "
+				                    "critical");
+			break;
+		case O_EXAMPLES:
+			k.examples = strtol(optarg, &end, 10);
+			if (*end || k.examples < 0)
+				return cl_cli_usage("check", "--examples needs a number >= 0 (0: all)");
+			break;
+		case O_REVOCATION: revocation = true; break;
+		case O_REV_TIMEOUT: break;
+		case OPT_FORMAT:
+			if (cl_format_parse(optarg, &k.fmt) != CL_OK)
+				return cl_cli_usage("check", "--format must be table, json or csv");
+			break;
+		case OPT_DB: cli->db = optarg; break;
+		case OPT_HELP: cl_cli_help(cl_cli_find("check")); return CL_EXIT_OK;
+		default:
+			frc = cl_filter_option("check", &f, opt, optarg);
+			if (frc == CL_ERR_USAGE)
+				return CL_EXIT_USAGE;
+			if (frc != CL_OK)
+				return cl_cli_usage("check", "unknown option");
+		}
+	}
+	{
+		/* any filter but --now narrows what is checked: only those
+		 * certificates' findings may be resolved */
+		struct cl_filter d;
+		cl_filter_init(&d);
+		d.now = f.now;
+		d.sort = f.sort;
+		d.desc = f.desc;
+		d.limit = f.limit;
+		k.scoped = memcmp(&d, &f, sizeof d) != 0;
+	}
+	if (optind < argc)
+		return cl_cli_usage("check", "unexpected argument '%s'", argv[optind]);
+	(void)revocation;
+	if ((rc = cl_policy_load(&pol, policy, err, sizeof err)) != CL_OK) {
+		cl_log(CL_LOG_ERROR, "%s", err);
+		return rc == CL_ERR_IO ? CL_EXIT_RUNTIME : CL_EXIT_USAGE;
+	}
+	k.pol = pol;
+	k.now = f.now;
+	f.limit = 0;
+	if ((rc = cl_cli_open(cli, 0, &k.s)) != CL_OK)
+		goto out;
+	rc = cl_store_run_begin(k.s, "check", policy ? policy : "built-in default", cl_now(),
+	                        &k.run_id);
+	if (rc == CL_OK)
+		rc = cl_store_shared_keys(k.s, on_shared, &k);
+	if (rc == CL_OK)
+		rc = cl_store_exposed_keys(k.s, on_exposed, &k);
+	if (rc == CL_OK)
+		rc = cl_store_endpoints(k.s, &ef, on_chain, &k);
+	if (rc == CL_OK)
+		rc = cl_store_weak_rsa(k.s, pol->base.rsa_min_exponent, on_weak, &k);
+	if (rc == CL_OK)
+		rc = cl_store_begin(k.s);
+	if (rc != CL_OK) {
+		cl_log(CL_LOG_ERROR, "%s", cl_store_errmsg(k.s));
+		goto out;
+	}
+	if (k.fmt == CL_FMT_JSON)
+		fputs("[", stdout);
+	else if (k.fmt == CL_FMT_CSV)
+		fputs("rule,severity,target,fingerprint_sha256,subject,owner,environment,profile,"
+		      "found,limit,message,fix\r\n", stdout);
+	if ((rc = cl_store_findings_stage_begin(k.s)) == CL_OK)
+		rc = cl_store_query(k.s, &f, evaluate, &k);
+	if (rc == CL_OK)
+		rc = cl_store_findings_stage_end(k.s, k.run_id, "policy.", k.scoped, cl_now(),
+		                                 &k.opened, &k.resolved);
+	if (rc == CL_OK)
+		rc = cl_store_commit(k.s);
+	else
+		cl_store_rollback(k.s);
+	if (k.fmt == CL_FMT_JSON)
+		fputs(k.w.rows ? "\n]\n" : "]\n", stdout);
+	if (rc != CL_OK) {
+		cl_log(CL_LOG_ERROR, "%s", cl_store_errmsg(k.s));
+		goto out;
+	}
+	snprintf(stats, sizeof stats, "{\"certificates\":%ld,\"critical\":%ld,\"error\":%ld,"
+	         "\"warning\":%ld,\"info\":%ld,\"opened\":%ld,\"resolved\":%ld}", k.certs,
+	         k.counts[CL_SEV_CRITICAL], k.counts[CL_SEV_ERROR], k.counts[CL_SEV_WARNING],
+	         k.counts[CL_SEV_INFO], k.opened, k.resolved);
+	cl_store_run_end(k.s, k.run_id, "ok", stats, cl_now());
+	if (k.fmt == CL_FMT_TABLE) {
+		print_groups(&k);
+		printf("%schecked %ld certificate%s against %s: %ld critical, %ld error, %ld warning, "
+		       "%ld info; %ld finding%s opened, %ld resolved\n", k.ngroups ? "\n" : "",
+		       k.certs, k.certs == 1 ? "" : "s", pol->source, k.counts[CL_SEV_CRITICAL],
+		       k.counts[CL_SEV_ERROR], k.counts[CL_SEV_WARNING], k.counts[CL_SEV_INFO],
+		       k.opened, k.opened == 1 ? "" : "s", k.resolved);
+	}
+	fflush(stdout);
+out:
+	cl_store_close(k.s);
+	check_free(&k);
+	cl_policy_free(pol);
+	if (rc != CL_OK)
+		return cl_cli_exit_for(rc);
+	return k.worst >= (int)k.fail_on ? CL_EXIT_NOMATCH : CL_EXIT_OK;
+}
