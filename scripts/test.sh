@@ -2,7 +2,7 @@
 # test.sh - install what is missing, build, and run the whole test suite:
 # unit and end-to-end tests (ctest), the same under ASan+UBSan, a short
 # libFuzzer run of every fuzz target, and valgrind on the CLI paths.
-# FUZZ_SECONDS (default 60) sets the fuzzing time per target.
+# FUZZ_SECONDS (default 40) sets the fuzzing time per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
@@ -22,7 +22,7 @@ cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
-echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-60}s per target)"
+echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-40}s per target)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCL_FUZZ=ON -DCL_TESTS=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs" >/dev/null
 nfuzz=0
@@ -31,7 +31,7 @@ for f in build-fuzz/tests/fuzz/fuzz_*; do
 	name=$(basename "$f")
 	work=$(mktemp -d)
 	cp -r "tests/fuzz/corpus/$name/." "$work/"
-	"$f" -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 \
+	"$f" -max_total_time="${FUZZ_SECONDS:-40}" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=0 "$work" 2>"$work.log" ||
 		{ tail -50 "$work.log"; echo "fuzz target $name failed"; exit 1; }
 	echo "$name: $(grep -c . <(ls "$work")) corpus inputs, no crash"

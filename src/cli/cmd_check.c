@@ -84,6 +84,66 @@ static int hput(struct hmap *m, const char *key, long val)
 	return CL_OK;
 }
 
+/* ---- open findings, by a 64-bit hash of rule, target and fingerprint ------- */
+
+struct ofind {
+	uint64_t key;            /* 0: empty slot */
+	uint64_t fph;            /* hash of the fingerprint (scoped runs) */
+	uint64_t body;           /* hash of severity and message */
+	int64_t id;
+	bool seen;
+};
+
+struct oindex {
+	struct ofind *e;
+	size_t cap, n;
+};
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xff) * 1099511628211ULL;  /* separator */
+}
+
+static uint64_t finding_key(const char *rule, const char *target, const char *fp)
+{
+	uint64_t h = fnv(fnv(fnv(1469598103934665603ULL, rule), target), fp);
+
+	return h ? h : 1;
+}
+
+static struct ofind *oget(struct oindex *x, uint64_t key, bool add)
+{
+	size_t i;
+
+	if (add && (x->n + 1) * 2 > x->cap) {
+		struct oindex big = { .cap = x->cap ? x->cap * 2 : 1024 };
+		if (!(big.e = calloc(big.cap, sizeof *big.e)))
+			return NULL;
+		for (i = 0; i < x->cap; i++)
+			if (x->e[i].key) {
+				size_t j = x->e[i].key & (big.cap - 1);
+				while (big.e[j].key)
+					j = (j + 1) & (big.cap - 1);
+				big.e[j] = x->e[i];
+			}
+		big.n = x->n;
+		free(x->e);
+		*x = big;
+	}
+	if (!x->cap)
+		return NULL;
+	for (i = key & (x->cap - 1); x->e[i].key; i = (i + 1) & (x->cap - 1))
+		if (x->e[i].key == key)
+			return &x->e[i];
+	if (!add)
+		return NULL;
+	x->e[i].key = key;
+	x->n++;
+	return &x->e[i];
+}
+
 /* ---- context gathered before the pass ------------------------------------- */
 
 struct place_note {         /* an endpoint's chain problem, or an exposed key */
@@ -108,14 +168,16 @@ struct check {
 	size_t nweak, capweak;
 	struct hmap chain;      /* leaf fp -> first note */
 	struct hmap keys;       /* spki -> first note */
+	struct oindex open;     /* open policy findings */
+	struct oindex checked;  /* fingerprints evaluated (scoped runs) */
 	struct place_note *notes;
 	size_t nnotes, capnotes;
 	/* the certificate being evaluated */
-	const struct cl_inv_row *row;
+	const struct cl_policy_row *row;
 	const char *profile;
 	char fp[2 * CL_SHA256_LEN + 1];
 	/* results */
-	long certs, counts[4], opened, resolved;
+	long certs, counts[4], opened, changed, resolved;
 	int worst;
 	struct cl_writer w;
 	struct group *groups;
@@ -173,6 +235,20 @@ static int on_chain(void *arg, const struct cl_endpoint_row *r)
 	return add_note(k, &k->chain, r->leaf_fp, r->location, r->verify, r->verify_detail, -1);
 }
 
+static int on_open(void *arg, int64_t id, const char *rule, const char *target,
+                   const char *fp, const char *severity, const char *message)
+{
+	struct check *k = arg;
+	struct ofind *o = oget(&k->open, finding_key(rule, target, fp), true);
+
+	if (!o)
+		return CL_ERR_NOMEM;
+	o->id = id;
+	o->fph = finding_key(fp, "", "");
+	o->body = fnv(fnv(1469598103934665603ULL, severity), message);
+	return CL_OK;
+}
+
 static int on_weak(void *arg, const char *fp, int64_t e, bool roca)
 {
 	struct check *k = arg;
@@ -227,7 +303,7 @@ static int group_add(struct check *k, enum cl_sev sev, const char *owner, enum c
 static int on_violation(void *arg, const struct cl_violation *v)
 {
 	struct check *k = arg;
-	const struct cl_inv_row *row = k->row;
+	const struct cl_policy_row *row = k->row;
 	const char *owner = row->owner && *row->owner ? row->owner : "(no owner)";
 	char rule[64], target[600], line[1200];
 	int rc;
@@ -237,9 +313,18 @@ static int on_violation(void *arg, const struct cl_violation *v)
 		snprintf(target, sizeof target, "%s", v->where);
 	else
 		snprintf(target, sizeof target, "cert:%s", k->fp);
-	if ((rc = cl_store_findings_stage(k->s, rule, cl_sev_name(v->severity), target, k->fp,
-	                                  v->message)) != CL_OK)
-		return rc;
+	{
+		struct ofind *o = oget(&k->open, finding_key(rule, target, k->fp), false);
+		uint64_t body = fnv(fnv(1469598103934665603ULL, cl_sev_name(v->severity)),
+		                    v->message);
+		if (o)
+			o->seen = true;
+		/* unchanged findings cost nothing: only new and changed are staged */
+		if ((!o || o->body != body) &&
+		    (rc = cl_store_findings_stage(k->s, rule, cl_sev_name(v->severity), target, k->fp,
+		                                  v->message)) != CL_OK)
+			return rc;
+	}
 	k->counts[v->severity]++;
 	if ((int)v->severity > k->worst)
 		k->worst = v->severity;
@@ -277,27 +362,14 @@ static int on_violation(void *arg, const struct cl_violation *v)
 	return CL_OK;
 }
 
-static const char *tags_str(struct cl_buf *b, const struct cl_strv *t)
-{
-	size_t i;
-
-	cl_buf_reset(b);
-	cl_buf_printf(b, ",");
-	for (i = 0; t && i < t->n; i++)
-		cl_buf_printf(b, "%s,", t->v[i]);
-	return b->data;
-}
-
-static int evaluate(void *arg, const struct cl_inv_row *row)
+static int evaluate(void *arg, const struct cl_policy_row *row)
 {
 	struct check *k = arg;
 	struct cl_eval_ctx ctx = { .now = k->now, .key_mode = -1 };
-	const char *locs[64];
-	char spki[2 * CL_SHA256_LEN + 1], loc[64][512];
+	char spki[2 * CL_SHA256_LEN + 1];
 	const struct cl_profile *pr;
 	struct cl_cert c = *row->c;
 	struct hent *h;
-	size_t i, n = row->nlocs < 64 ? row->nlocs : 64;
 	long ni;
 	int rc;
 
@@ -305,14 +377,10 @@ static int evaluate(void *arg, const struct cl_inv_row *row)
 	k->certs++;
 	cl_hex(k->fp, c.fp, CL_SHA256_LEN);
 	cl_hex(spki, c.spki_sha256, CL_SHA256_LEN);
-	if (k->scoped && (rc = cl_store_findings_stage_scope(k->s, k->fp)) != CL_OK)
-		return rc;
-	for (i = 0; i < n; i++) {
-		snprintf(loc[i], sizeof loc[i], "%s:%s", row->locs[i].kind, row->locs[i].where);
-		locs[i] = loc[i];
-	}
-	pr = cl_policy_select(k->pol, row->environment, row->owner, tags_str(&k->msg, row->tags),
-	                      locs, n);
+	if (k->scoped && !oget(&k->checked, finding_key(k->fp, "", ""), true))
+		return CL_ERR_NOMEM;
+	pr = cl_policy_select(k->pol, row->environment, row->owner, row->tags, row->locations,
+	                      row->nlocations);
 	k->profile = pr->name;
 	if ((h = hget(&k->weak, k->fp)) != NULL) {
 		c.rsa_e = k->weak_e[h->val];
@@ -358,7 +426,8 @@ static void print_groups(struct check *k)
 	int sev = -2;
 	const char *owner = NULL;
 
-	qsort(k->groups, k->ngroups, sizeof *k->groups, group_cmp);
+	if (k->ngroups)
+		qsort(k->groups, k->ngroups, sizeof *k->groups, group_cmp);
 	for (i = 0; i < k->ngroups; i++) {
 		const struct group *g = &k->groups[i];
 		if ((int)g->sev != sev) {
@@ -408,6 +477,8 @@ static void check_free(struct check *k)
 	free(k->keys.e);
 	free(k->weak_e);
 	free(k->weak_roca);
+	free(k->open.e);
+	free(k->checked.e);
 	cl_buf_free(&k->msg);
 }
 
@@ -420,7 +491,8 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	struct cl_filter f;
 	const char *policy = NULL;
 	char err[600], *end, stats[300];
-	bool revocation = false;
+	bool revocation = false, locations;
+	long max_min_e;
 	int opt, rc, frc;
 
 	cl_filter_init(&f);
@@ -476,18 +548,30 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	k.pol = pol;
 	k.now = f.now;
 	f.limit = 0;
+	/* the strictest exponent rule of any profile decides which keys to load */
+	max_min_e = pol->base.rsa_min_exponent;
+	locations = pol->base.m_location.n > 0;
+	for (size_t i = 0; i < pol->nprofiles; i++) {
+		if (pol->profiles[i].rsa_min_exponent > max_min_e)
+			max_min_e = pol->profiles[i].rsa_min_exponent;
+		locations = locations || pol->profiles[i].m_location.n > 0;
+	}
 	if ((rc = cl_cli_open(cli, 0, &k.s)) != CL_OK)
 		goto out;
 	rc = cl_store_run_begin(k.s, "check", policy ? policy : "built-in default", cl_now(),
 	                        &k.run_id);
 	if (rc == CL_OK)
 		rc = cl_store_shared_keys(k.s, on_shared, &k);
+
 	if (rc == CL_OK)
 		rc = cl_store_exposed_keys(k.s, on_exposed, &k);
 	if (rc == CL_OK)
 		rc = cl_store_endpoints(k.s, &ef, on_chain, &k);
 	if (rc == CL_OK)
-		rc = cl_store_weak_rsa(k.s, pol->base.rsa_min_exponent, on_weak, &k);
+		rc = cl_store_weak_rsa(k.s, max_min_e, on_weak, &k);
+	if (rc == CL_OK)
+		rc = cl_store_findings_open(k.s, "policy.", on_open, &k);
+
 	if (rc == CL_OK)
 		rc = cl_store_begin(k.s);
 	if (rc != CL_OK) {
@@ -500,10 +584,17 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 		fputs("rule,severity,target,fingerprint_sha256,subject,owner,environment,profile,"
 		      "found,limit,message,fix\r\n", stdout);
 	if ((rc = cl_store_findings_stage_begin(k.s)) == CL_OK)
-		rc = cl_store_query(k.s, &f, evaluate, &k);
+		rc = cl_store_policy_rows(k.s, &f, locations, evaluate, &k);
+	/* what was open and did not come back is resolved (in scope only) */
+	for (size_t i = 0; rc == CL_OK && i < k.open.cap; i++) {
+		const struct ofind *o = &k.open.e[i];
+		if (o->key && !o->seen &&
+		    (!k.scoped || oget(&k.checked, o->fph, false)))
+			rc = cl_store_findings_stage_resolve(k.s, o->id);
+	}
 	if (rc == CL_OK)
-		rc = cl_store_findings_stage_end(k.s, k.run_id, "policy.", k.scoped, cl_now(),
-		                                 &k.opened, &k.resolved);
+		rc = cl_store_findings_stage_end(k.s, k.run_id, cl_now(), &k.opened, &k.changed,
+		                                 &k.resolved);
 	if (rc == CL_OK)
 		rc = cl_store_commit(k.s);
 	else
@@ -515,9 +606,9 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	snprintf(stats, sizeof stats, "{\"certificates\":%ld,\"critical\":%ld,\"error\":%ld,"
-	         "\"warning\":%ld,\"info\":%ld,\"opened\":%ld,\"resolved\":%ld}", k.certs,
-	         k.counts[CL_SEV_CRITICAL], k.counts[CL_SEV_ERROR], k.counts[CL_SEV_WARNING],
-	         k.counts[CL_SEV_INFO], k.opened, k.resolved);
+	         "\"warning\":%ld,\"info\":%ld,\"opened\":%ld,\"changed\":%ld,\"resolved\":%ld}",
+	         k.certs, k.counts[CL_SEV_CRITICAL], k.counts[CL_SEV_ERROR],
+	         k.counts[CL_SEV_WARNING], k.counts[CL_SEV_INFO], k.opened, k.changed, k.resolved);
 	cl_store_run_end(k.s, k.run_id, "ok", stats, cl_now());
 	if (k.fmt == CL_FMT_TABLE) {
 		print_groups(&k);

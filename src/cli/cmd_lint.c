@@ -146,16 +146,25 @@ static unsigned char *slurp(const char *path, size_t *len, int *mode, char *err,
 	return buf;
 }
 
-/* Presented order: each certificate is followed by its issuer. */
+/*
+ * Presented order: each certificate is followed by its issuer. The file is
+ * out of order when a certificate's issuer is in the file (before or after
+ * it) but is not the next certificate: [leaf], [leaf, int] and [leaf, int,
+ * root] are in order; [leaf, root, int] and [int, leaf] are not. A
+ * self-signed certificate is its own issuer and needs nothing after it.
+ */
 static bool bundle_out_of_order(const struct cl_load_result *r)
 {
 	size_t i, k;
 
-	for (i = 1; i < r->ncerts; i++) {
-		if (strcmp(r->certs[i].cert->subject, r->certs[i - 1].cert->issuer) == 0)
+	for (i = 0; i < r->ncerts; i++) {
+		const struct cl_cert *c = r->certs[i].cert;
+		if (strcmp(c->subject, c->issuer) == 0)
 			continue;
-		for (k = i + 1; k < r->ncerts; k++)
-			if (strcmp(r->certs[k].cert->subject, r->certs[i - 1].cert->issuer) == 0)
+		if (i + 1 < r->ncerts && strcmp(r->certs[i + 1].cert->subject, c->issuer) == 0)
+			continue;
+		for (k = 0; k < r->ncerts; k++)
+			if (k != i && strcmp(r->certs[k].cert->subject, c->issuer) == 0)
 				return true;
 	}
 	return false;
@@ -384,9 +393,10 @@ int cl_cmd_lint(struct cl_cli *cli, int argc, char **argv)
 	}
 	l.pol = pol;
 	if (profile && !(l.forced = cl_policy_profile(pol, profile))) {
+		rc = cl_cli_usage("lint", "--profile: '%s' is not a profile of %s", profile,
+		                  pol->source);
 		cl_policy_free(pol);
-		return cl_cli_usage("lint", "--profile: '%s' is not a profile of %s", profile,
-		                    pol->source);
+		return rc;
 	}
 	if (pwfile && (nowned = cl_cli_read_passwords(pwfile, owned, 16)) < 0) {
 		cl_policy_free(pol);

@@ -141,14 +141,37 @@ static int get_long(struct pstate *ps, yaml_node_t *n, const char *key, long lo,
 	return CL_OK;
 }
 
-/* A scalar or a sequence of scalars into a list (replacing it). */
-static int get_list(struct pstate *ps, yaml_node_t *n, const char *key, struct cl_list *out)
+/* YAML null: ~, null or nothing at all, unquoted. */
+static bool is_null(const yaml_node_t *n)
+{
+	static const char *const nulls[] = { "~", "null", "Null", "NULL", "" };
+	size_t i;
+
+	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	for (i = 0; i < CL_ARRAY_LEN(nulls); i++)
+		if (strcmp(scalar(n), nulls[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Checks one entry of a list; e is the entry's node (for its line). */
+typedef int (*entry_fn)(struct pstate *ps, const yaml_node_t *e, const char *key,
+                        const char *s, void *arg);
+
+/*
+ * A scalar or a sequence of scalars into a list (replacing it); null or ""
+ * is the empty list. check, when given, is called for each entry.
+ */
+static int get_list_checked(struct pstate *ps, yaml_node_t *n, const char *key,
+                            struct cl_list *out, entry_fn check, void *arg)
 {
 	yaml_node_item_t *it;
-	size_t i = 0, cnt;
+	size_t cnt;
+	int rc;
 
 	if (n->type == YAML_SCALAR_NODE) {
-		if (!*scalar(n)) {  /* "" or ~: empty */
+		if (is_null(n) || !*scalar(n)) {
 			out->n = 0;
 			return CL_OK;
 		}
@@ -161,15 +184,45 @@ static int get_list(struct pstate *ps, yaml_node_t *n, const char *key, struct c
 	if (!(out->v = pool_add(ps->pool, calloc(cnt + 1, sizeof *out->v))))
 		return CL_ERR_NOMEM;
 	out->n = 0;
-	if (n->type == YAML_SCALAR_NODE)
-		return get_str(ps, n, key, &out->v[out->n++]);
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+	if (n->type == YAML_SCALAR_NODE) {
+		if ((rc = get_str(ps, n, key, &out->v[out->n++])) != CL_OK)
+			return rc;
+		return check ? check(ps, n, key, out->v[0], arg) : CL_OK;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *e = yaml_document_get_node(ps->doc, *it);
-		int rc;
 		if (!scalar(e))
 			return fail_at(ps, e, "%s: list entries must be strings", key);
 		if ((rc = get_str(ps, e, key, &out->v[out->n++])) != CL_OK)
 			return rc;
+		if (check && (rc = check(ps, e, key, out->v[out->n - 1], arg)) != CL_OK)
+			return rc;
+	}
+	return CL_OK;
+}
+
+static int get_list(struct pstate *ps, yaml_node_t *n, const char *key, struct cl_list *out)
+{
+	return get_list_checked(ps, n, key, out, NULL, NULL);
+}
+
+/* One part of a threshold: "30d", "12h" or "33%". */
+static int threshold_entry(struct pstate *ps, const yaml_node_t *e, const char *key,
+                           const char *s, void *arg)
+{
+	struct cl_threshold *t = arg;
+	size_t len = strlen(s);
+
+	if (len > 1 && s[len - 1] == '%') {
+		char *end;
+		double v = strtod(s, &end);
+		if (end != s + len - 1 || v < 0 || v > 100)
+			return fail_at(ps, e, "%s: '%s' is not a share of the lifetime (0%%..100%%)",
+			               key, s);
+		t->share = v / 100.0;
+	} else if (s[0] == '-' || cl_duration_parse(s, &t->seconds) != CL_OK) {
+		return fail_at(ps, e, "%s: '%s' is not a duration (30d, 12h) or a share of "
+		               "the lifetime (33%%)", key, s);
 	}
 	return CL_OK;
 }
@@ -179,28 +232,12 @@ static int get_threshold(struct pstate *ps, yaml_node_t *n, const char *key,
                          struct cl_threshold *t)
 {
 	struct cl_list l = { 0 };
-	size_t i;
 	int rc;
 
-	if ((rc = get_list(ps, n, key, &l)) != CL_OK)
-		return rc;
 	t->seconds = -1;
 	t->share = -1;
-	for (i = 0; i < l.n; i++) {
-		const char *s = l.v[i];
-		size_t len = strlen(s);
-		if (len > 1 && s[len - 1] == '%') {
-			char *end;
-			double v = strtod(s, &end);
-			if (end != s + len - 1 || v < 0 || v > 100)
-				return fail_at(ps, n, "%s: '%s' is not a share of the lifetime (0%%..100%%)",
-				               key, s);
-			t->share = v / 100.0;
-		} else if (s[0] == '-' || cl_duration_parse(s, &t->seconds) != CL_OK) {
-			return fail_at(ps, n, "%s: '%s' is not a duration (30d, 12h) or a share of "
-			               "the lifetime (33%%)", key, s);
-		}
-	}
+	if ((rc = get_list_checked(ps, n, key, &l, threshold_entry, t)) != CL_OK)
+		return rc;
 	if (l.n == 0)
 		return fail_at(ps, n, "%s: give a duration (30d) or a share (33%%), or both", key);
 	return CL_OK;
@@ -216,12 +253,43 @@ static int get_duration(struct pstate *ps, yaml_node_t *n, const char *key, int6
 	return CL_OK;
 }
 
-typedef int (*field_fn)(struct pstate *ps, struct cl_profile *pr, const char *key,
-                        yaml_node_t *v);
+/* kn is the key's node (for its line), k its text, v the value's node. */
+typedef int (*field_fn)(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                        const char *k, yaml_node_t *v);
 
-/* Calls fn for each key of a mapping. */
-static int each_pair(struct pstate *ps, yaml_node_t *map, const char *what, struct cl_profile *pr,
-                     field_fn fn)
+/*
+ * Fails when the key of pair was already given in map (an earlier pair):
+ * YAML mapping keys are unique, and "the last one wins" would hide a
+ * mistake. Only the pairs before it are compared: those passed already.
+ */
+static int dup_key(struct pstate *ps, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                   const char *section)
+{
+	const yaml_node_t *k = yaml_document_get_node(ps->doc, pair->key);
+	const yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start; p < pair; p++) {
+		const yaml_node_t *pk = yaml_document_get_node(ps->doc, p->key);
+		unsigned long l1 = (unsigned long)pk->start_mark.line + 1;
+		unsigned long l2 = (unsigned long)k->start_mark.line + 1;
+		if (!scalar(pk) || strcmp(scalar(pk), scalar(k)) != 0)
+			continue;
+		if (l1 == l2)
+			return fail_at(ps, k, "key '%s%s%s' is given twice (both on line %lu)", section,
+			               *section ? "." : "", scalar(k), l2);
+		return fail_at(ps, k, "key '%s%s%s' is given twice (lines %lu and %lu)", section,
+		               *section ? "." : "", scalar(k), l1, l2);
+	}
+	return CL_OK;
+}
+
+/*
+ * Calls fn for each key of a mapping. what names the mapping in messages;
+ * section is the prefix of its keys in messages ("key" for key.allow, ""
+ * for the keys of defaults and of a profile).
+ */
+static int each_pair(struct pstate *ps, yaml_node_t *map, const char *what, const char *section,
+                     struct cl_profile *pr, field_fn fn)
 {
 	yaml_node_pair_t *pair;
 	int rc;
@@ -233,21 +301,24 @@ static int each_pair(struct pstate *ps, yaml_node_t *map, const char *what, stru
 		yaml_node_t *v = yaml_document_get_node(ps->doc, pair->value);
 		if (!scalar(k))
 			return fail_at(ps, k, "%s: keys must be strings", what);
-		if ((rc = fn(ps, pr, scalar(k), v)) != CL_OK)
+		if ((rc = dup_key(ps, map, pair, section)) != CL_OK)
+			return rc;
+		if ((rc = fn(ps, pr, k, scalar(k), v)) != CL_OK)
 			return rc;
 	}
 	return CL_OK;
 }
 
-static int unknown(struct pstate *ps, yaml_node_t *v, const char *section, const char *key,
-                   const char *known)
+/* An unknown key: named at the key's own line (its value may start below). */
+static int unknown(struct pstate *ps, const yaml_node_t *kn, const char *section,
+                   const char *key, const char *known)
 {
-	/* the key node is the one before the value: name the value's line */
-	return fail_at(ps, v, "unknown key '%s%s%s' (known: %s)", section, *section ? "." : "", key,
-	               known);
+	return fail_at(ps, kn, "unknown key '%s%s%s' (known: %s)", section, *section ? "." : "",
+	               key, known);
 }
 
-static int f_key(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_key(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                 const char *k, yaml_node_t *v)
 {
 	long n;
 	int rc;
@@ -264,40 +335,45 @@ static int f_key(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_n
 	}
 	if (strcmp(k, "rsa_min_exponent") == 0)
 		return get_long(ps, v, "key.rsa_min_exponent", 0, 1L << 40, &pr->rsa_min_exponent);
-	return unknown(ps, v, "key", k, "allow, rsa_min_bits, dsa_min_bits, ec_curves, "
+	return unknown(ps, kn, "key", k, "allow, rsa_min_bits, dsa_min_bits, ec_curves, "
 	               "rsa_min_exponent");
 }
 
-static int f_sig(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_sig(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                 const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "forbid") == 0)
 		return get_list(ps, v, "signature.forbid", &pr->sig_forbid);
 	if (strcmp(k, "allow") == 0)
 		return get_list(ps, v, "signature.allow", &pr->sig_allow);
-	return unknown(ps, v, "signature", k, "forbid, allow");
+	return unknown(ps, kn, "signature", k, "forbid, allow");
 }
 
-static int f_issuers(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+/* An entry of issuers.approve: a glob, or fp:/spki: and a SHA-256 in hex. */
+static int issuer_entry(struct pstate *ps, const yaml_node_t *e, const char *key,
+                        const char *s, void *arg)
 {
-	size_t i;
-	int rc;
+	unsigned char bin[CL_SHA256_LEN];
+	const char *hex = NULL;
 
-	if (strcmp(k, "approve") != 0)
-		return unknown(ps, v, "issuers", k, "approve");
-	if ((rc = get_list(ps, v, "issuers.approve", &pr->issuers)) != CL_OK)
-		return rc;
-	for (i = 0; i < pr->issuers.n; i++) {
-		const char *s = pr->issuers.v[i], *hex = NULL;
-		unsigned char bin[CL_SHA256_LEN];
-		if (strncmp(s, "fp:", 3) == 0 || strncmp(s, "spki:", 5) == 0)
-			hex = strchr(s, ':') + 1;
-		if (hex && (strlen(hex) != 64 || cl_unhex(hex, bin, sizeof bin) != CL_OK))
-			return fail_at(ps, v, "issuers.approve: '%s' needs 64 hex digits (a SHA-256)", s);
-	}
+	(void)arg;
+	if (strncmp(s, "fp:", 3) == 0 || strncmp(s, "spki:", 5) == 0)
+		hex = strchr(s, ':') + 1;
+	if (hex && (strlen(hex) != 64 || cl_unhex(hex, bin, sizeof bin) != CL_OK))
+		return fail_at(ps, e, "%s: '%s' needs 64 hex digits (a SHA-256)", key, s);
 	return CL_OK;
 }
 
-static int f_validity(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_issuers(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                     const char *k, yaml_node_t *v)
+{
+	if (strcmp(k, "approve") != 0)
+		return unknown(ps, kn, "issuers", k, "approve");
+	return get_list_checked(ps, v, "issuers.approve", &pr->issuers, issuer_entry, NULL);
+}
+
+static int f_validity(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                      const char *k, yaml_node_t *v)
 {
 	long n;
 	int rc;
@@ -310,19 +386,21 @@ static int f_validity(struct pstate *ps, struct cl_profile *pr, const char *k, y
 	}
 	if (strcmp(k, "cabf") == 0)
 		return get_bool(ps, v, "validity.cabf", &pr->cabf);
-	return unknown(ps, v, "validity", k, "max_days, cabf");
+	return unknown(ps, kn, "validity", k, "max_days, cabf");
 }
 
-static int f_expiry(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_expiry(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                    const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "warning") == 0)
 		return get_threshold(ps, v, "expiry.warning", &pr->warn);
 	if (strcmp(k, "critical") == 0)
 		return get_threshold(ps, v, "expiry.critical", &pr->crit);
-	return unknown(ps, v, "expiry", k, "warning, critical");
+	return unknown(ps, kn, "expiry", k, "warning, critical");
 }
 
-static int f_san(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_san(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                 const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "wildcards") == 0)
 		return get_bool(ps, v, "san.wildcards", &pr->wildcards);
@@ -330,37 +408,41 @@ static int f_san(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_n
 		return get_list(ps, v, "san.required", &pr->san_required);
 	if (strcmp(k, "forbidden") == 0)
 		return get_list(ps, v, "san.forbidden", &pr->san_forbidden);
-	return unknown(ps, v, "san", k, "wildcards, required, forbidden");
+	return unknown(ps, kn, "san", k, "wildcards, required, forbidden");
 }
 
-static int f_ct(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_ct(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "require_scts") == 0)
 		return get_bool(ps, v, "ct.require_scts", &pr->require_scts);
-	return unknown(ps, v, "ct", k, "require_scts");
+	return unknown(ps, kn, "ct", k, "require_scts");
 }
 
-static int f_chain(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_chain(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                   const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "intermediate_expiry") == 0)
 		return get_duration(ps, v, "chain.intermediate_expiry", &pr->intermediate_expiry);
-	return unknown(ps, v, "chain", k, "intermediate_expiry");
+	return unknown(ps, kn, "chain", k, "intermediate_expiry");
 }
 
-static int f_severity(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_severity(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                      const char *k, yaml_node_t *v)
 {
 	int r = cl_rule_find(k);
 	enum cl_sev sev;
 
 	if (r < 0)
-		return fail_at(ps, v, "severity: unknown rule '%s' (certledger explain lists them)", k);
+		return fail_at(ps, kn, "severity: unknown rule '%s' (certledger explain lists them)", k);
 	if (!scalar(v) || cl_sev_parse(scalar(v), &sev) != CL_OK)
 		return fail_at(ps, v, "severity.%s: expected info, warning, error, critical or off", k);
 	pr->sev[r] = sev;
 	return CL_OK;
 }
 
-static int f_match(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_match(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                   const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "environment") == 0)
 		return get_list(ps, v, "match.environment", &pr->m_env);
@@ -370,11 +452,12 @@ static int f_match(struct pstate *ps, struct cl_profile *pr, const char *k, yaml
 		return get_list(ps, v, "match.owner", &pr->m_owner);
 	if (strcmp(k, "location") == 0)
 		return get_list(ps, v, "match.location", &pr->m_location);
-	return unknown(ps, v, "match", k, "environment, tag, owner, location");
+	return unknown(ps, kn, "match", k, "environment, tag, owner, location");
 }
 
 /* The rules of a profile (and of defaults). */
-static int f_body(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_body(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                  const char *k, yaml_node_t *v)
 {
 	static const struct { const char *name; field_fn fn; } sections[] = {
 		{ "key", f_key }, { "signature", f_sig }, { "issuers", f_issuers },
@@ -385,14 +468,15 @@ static int f_body(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_
 
 	for (i = 0; i < CL_ARRAY_LEN(sections); i++)
 		if (strcmp(k, sections[i].name) == 0)
-			return each_pair(ps, v, k, pr, sections[i].fn);
+			return each_pair(ps, v, k, k, pr, sections[i].fn);
 	if (strcmp(k, "self_signed") == 0)
 		return get_bool(ps, v, "self_signed", &pr->self_signed);
-	return unknown(ps, v, "", k, "key, signature, issuers, validity, expiry, san, "
+	return unknown(ps, kn, "", k, "key, signature, issuers, validity, expiry, san, "
 	               "self_signed, ct, chain, severity");
 }
 
-static int f_profile(struct pstate *ps, struct cl_profile *pr, const char *k, yaml_node_t *v)
+static int f_profile(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
+                     const char *k, yaml_node_t *v)
 {
 	if (strcmp(k, "name") == 0) {
 		int rc = get_str(ps, v, "name", &pr->name);
@@ -401,8 +485,8 @@ static int f_profile(struct pstate *ps, struct cl_profile *pr, const char *k, ya
 		return rc;
 	}
 	if (strcmp(k, "match") == 0)
-		return each_pair(ps, v, "match", pr, f_match);
-	return f_body(ps, pr, k, v);
+		return each_pair(ps, v, "match", "match", pr, f_match);
+	return f_body(ps, pr, kn, k, v);
 }
 
 static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
@@ -421,12 +505,14 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 		const char *key = scalar(k);
 		if (!key)
 			return fail_at(ps, k, "keys must be strings");
+		if ((rc = dup_key(ps, root, pair, "")) != CL_OK)
+			return rc;
 		if (strcmp(key, "version") == 0) {
 			if (!scalar(v) || strcmp(scalar(v), "1") != 0)
 				return fail_at(ps, v, "version: only version 1 is known");
 			version = true;
 		} else if (strcmp(key, "defaults") == 0) {
-			if ((rc = each_pair(ps, v, "defaults", &p->base, f_body)) != CL_OK)
+			if ((rc = each_pair(ps, v, "defaults", "", &p->base, f_body)) != CL_OK)
 				return rc;
 		} else if (strcmp(key, "profiles") == 0) {
 			profiles = v;
@@ -438,8 +524,8 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 		return fail_at(ps, root, "version: 1 is required");
 	if (!profiles || builtin)
 		return CL_OK;
-	if (profiles->type == YAML_SCALAR_NODE && !*scalar(profiles))
-		return CL_OK;
+	if (is_null(profiles) || (profiles->type == YAML_SCALAR_NODE && !*scalar(profiles)))
+		return CL_OK;  /* profiles: ~ or '': none */
 	if (profiles->type != YAML_SEQUENCE_NODE)
 		return fail_at(ps, profiles, "profiles: expected a list of profiles");
 	for (yaml_node_item_t *it = profiles->data.sequence.items.start;
@@ -456,7 +542,7 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 		memset(&pr->m_tag, 0, sizeof pr->m_tag);
 		memset(&pr->m_owner, 0, sizeof pr->m_owner);
 		memset(&pr->m_location, 0, sizeof pr->m_location);
-		if ((rc = each_pair(ps, n, "profile", pr, f_profile)) != CL_OK)
+		if ((rc = each_pair(ps, n, "profile", "", pr, f_profile)) != CL_OK)
 			return rc;
 		if (!pr->name)
 			return fail_at(ps, n, "a profile needs a name");
@@ -467,21 +553,45 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 	return CL_OK;
 }
 
+/*
+ * What libyaml was reading when it failed, and where that began: " (in the
+ * flow sequence started at line 6)", or "" when it does not say.
+ */
+static void yaml_context(char *buf, size_t len, const yaml_parser_t *parser)
+{
+	static const char *const verbs[] = { "while parsing an ", "while parsing a ",
+	                                     "while scanning an ", "while scanning a " };
+	const char *c = parser->context;
+	unsigned long line = (unsigned long)parser->context_mark.line + 1;
+	size_t i;
+
+	buf[0] = '\0';
+	if (!c || !*c)
+		return;
+	for (i = 0; i < CL_ARRAY_LEN(verbs); i++)
+		if (strncmp(c, verbs[i], strlen(verbs[i])) == 0) {
+			snprintf(buf, len, " (in the %s started at line %lu)", c + strlen(verbs[i]), line);
+			return;
+		}
+	snprintf(buf, len, " (%s at line %lu)", c, line);
+}
+
 /* Parses text into ps->p (on top of what is there). */
 static int parse_text(struct pstate *ps, const char *text, size_t len, bool builtin)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
+	char ctx[200];
 	int rc;
 
 	if (!yaml_parser_initialize(&parser))
 		return CL_ERR_NOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(ps->err, ps->errlen, "%s:%lu: %s%s%s", ps->name,
+		yaml_context(ctx, sizeof ctx, &parser);
+		snprintf(ps->err, ps->errlen, "%s:%lu: %s%s", ps->name,
 		         (unsigned long)parser.problem_mark.line + 1,
-		         parser.problem ? parser.problem : "not valid YAML",
-		         parser.context ? " " : "", parser.context ? parser.context : "");
+		         parser.problem ? parser.problem : "not valid YAML", ctx);
 		yaml_parser_delete(&parser);
 		return CL_ERR_PARSE;
 	}
@@ -590,15 +700,30 @@ static bool any_glob(const struct cl_list *l, const char *s)
 	return false;
 }
 
-/* tags: ",a,b," as stored */
+/* Any tag of tags (",a,b," as stored) matches any glob of l. */
 static bool any_tag(const struct cl_list *l, const char *tags)
 {
-	char needle[300];
-	size_t i;
+	char buf[256], *tag;
+	const char *p, *end;
+	bool hit;
 
-	for (i = 0; tags && i < l->n; i++) {
-		snprintf(needle, sizeof needle, ",%s,", l->v[i]);
-		if (strcasestr(tags, needle))
+	for (p = tags; p && *p; p = end) {
+		size_t n;
+		p += strspn(p, ",");
+		end = p + strcspn(p, ",");
+		if ((n = (size_t)(end - p)) == 0)
+			break;
+		if (n < sizeof buf)
+			tag = memcpy(buf, p, n);
+		else if (!(tag = malloc(n + 1)))
+			return false;
+		else
+			memcpy(tag, p, n);
+		tag[n] = '\0';
+		hit = any_glob(l, tag);
+		if (tag != buf)
+			free(tag);
+		if (hit)
 			return true;
 	}
 	return false;
@@ -718,12 +843,54 @@ static int64_t threshold(const struct cl_threshold *t, int64_t lifetime)
 	return a < b ? a : b;
 }
 
+/*
+ * A time left (or, negative, past) in its largest sensible unit, rounded
+ * toward zero: "20 days", "-5 days", "36 hours", "12 minutes", "0 seconds".
+ */
 static void fmt_left(char *buf, size_t len, int64_t s)
 {
-	if (s >= 2 * DAY || s <= -2 * DAY)
-		snprintf(buf, len, "%lld days", (long long)(s / DAY));
-	else
-		snprintf(buf, len, "%lld hours", (long long)(s / 3600));
+	static const struct { int64_t from, secs; const char *name; } u[] = {
+		{ 2 * DAY, DAY, "day" }, { 3600, 3600, "hour" }, { 60, 60, "minute" }, { 0, 1, "second" },
+	};
+	long long a = s < 0 ? -(long long)s : (long long)s, n;
+	size_t i = 0;
+
+	while (a < u[i].from)
+		i++;
+	n = a / u[i].secs;
+	snprintf(buf, len, "%s%lld %s%s", s < 0 ? "-" : "", n, u[i].name, n == 1 ? "" : "s");
+}
+
+/*
+ * A lifetime exactly: "90 days", "90 days and 1 second", "397 days, 23
+ * hours, 59 minutes and 59 seconds".
+ */
+static void fmt_life(char *buf, size_t len, int64_t s)
+{
+	static const struct { int64_t secs; const char *name; } u[] = {
+		{ DAY, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" },
+	};
+	long long part[4];
+	size_t i, nparts = 0, done = 0, off = 0;
+
+	if (s <= 0) {
+		snprintf(buf, len, "%lld seconds", (long long)s);
+		return;
+	}
+	for (i = 0; i < CL_ARRAY_LEN(u); i++) {
+		part[i] = (long long)(s / u[i].secs);
+		s %= u[i].secs;
+		nparts += part[i] != 0;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < CL_ARRAY_LEN(u) && off < len; i++) {
+		if (!part[i])
+			continue;
+		done++;
+		off += (size_t)snprintf(buf + off, len - off, "%s%lld %s%s",
+		                        done == 1 ? "" : done == nparts ? " and " : ", ", part[i],
+		                        u[i].name, part[i] == 1 ? "" : "s");
+	}
 }
 
 static void eval_key(struct ev *e, const struct cl_cert *c)
@@ -828,8 +995,8 @@ static void eval_time(struct ev *e, const struct cl_cert *c, int64_t now)
 	int max;
 
 	if (!c->is_ca) {
-		snprintf(found, sizeof found, "%lld days", (long long)cl_cert_validity_days(
-		         c->not_before, c->not_after));
+		/* exact: 90 days and 1 second is not "90 days" against a limit of 90 */
+		fmt_life(found, sizeof found, life);
 		if (pr->max_validity_days > 0 && life > (int64_t)pr->max_validity_days * DAY) {
 			snprintf(limit, sizeof limit, "<= %d days", pr->max_validity_days);
 			report(e, CL_R_VALIDITY_MAX, NULL, found, limit, "valid for %s; the profile "
@@ -861,7 +1028,8 @@ static void eval_time(struct ev *e, const struct cl_cert *c, int64_t now)
 		return;
 	}
 	fmt_left(found, sizeof found, left);
-	if (left <= 0) {
+	/* RFC 5280: the validity period includes notAfter */
+	if (left < 0) {
 		char na[40];
 		report(e, CL_R_EXPIRY_EXPIRED, NULL, found, "not expired", "expired on %s",
 		       cl_time_fmt(na, sizeof na, c->not_after));
@@ -946,7 +1114,9 @@ int cl_policy_eval(const struct cl_profile *pr, const struct cl_cert *c,
 	size_t i;
 
 	eval_key(&e, c);
-	if (!c->self_signed) {
+	/* only a self-signed CA root is exempt: a trust anchor is trusted for
+	 * being in the store, not for its signature; a self-signed leaf is not */
+	if (!(c->is_ca && c->self_signed)) {
 		for (i = 0; i < pr->sig_forbid.n; i++)
 			if (cl_glob(pr->sig_forbid.v[i], c->sig_alg)) {
 				report(&e, CL_R_SIG_FORBIDDEN, NULL, c->sig_alg, pr->sig_forbid.v[i],

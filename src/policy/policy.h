@@ -106,7 +106,11 @@ int cl_policy_parse(struct cl_policy **out, const char *text, size_t len, const 
 int cl_policy_load(struct cl_policy **out, const char *path, char *err, size_t errlen);
 void cl_policy_free(struct cl_policy *p);
 
-/* The profile for a certificate: the first whose match holds, else base. */
+/*
+ * The profile for a certificate: the first whose match holds, else base.
+ * tags is the stored ",a,b," form (or NULL): a match.tag glob holds when
+ * it matches any one of the tags.
+ */
 const struct cl_profile *cl_policy_select(const struct cl_policy *p, const char *environment,
                                           const char *owner, const char *tags,
                                           const char *const *locations, size_t nlocations);

@@ -42,12 +42,13 @@ const struct cl_rule_info cl_rules[CL_R_COUNT] = {
 		"the signature algorithm is forbidden",
 		"The certificate is signed with an algorithm matching signature.forbid\n"
 		"(default: SHA-1 and MD5, which allow forged certificates). Self-signed\n"
-		"roots are exempt: their signature is not relied on.",
+		"CA roots are exempt: a trust anchor is trusted for being in the trust\n"
+		"store, not for its signature. Self-signed leaf certificates are not.",
 		"re-issue the certificate signed with SHA-256 or better" },
 	[CL_R_SIG_NOT_ALLOWED] = { "sig.not-allowed", CL_SEV_WARNING,
 		"the signature algorithm is not in the allowed list",
 		"When signature.allow is given, the signature algorithm must match one\n"
-		"of its globs.",
+		"of its globs. Self-signed CA roots are exempt, as for sig.forbidden.",
 		"re-issue the certificate with an allowed signature algorithm" },
 	[CL_R_ISSUER_NOT_APPROVED] = { "issuer.not-approved", CL_SEV_ERROR,
 		"the issuer is not an approved CA",

@@ -84,8 +84,13 @@ int cl_report_junit(FILE *out, const struct cl_lint_finding *f, size_t n,
 {
 	size_t i, k, failures = 0;
 
-	for (i = 0; i < n; i++)
-		failures += f[i].severity >= fail_on;
+	/* failures counts failed test cases (certificates), not findings */
+	for (k = 0; k < ncerts; k++)
+		for (i = 0; i < n; i++)
+			if (f[i].cert == k && f[i].severity >= fail_on) {
+				failures++;
+				break;
+			}
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	        "<testsuites name=\"certledger lint\" tests=\"%zu\" failures=\"%zu\">\n"
 	        "  <testsuite name=\"certledger lint\" tests=\"%zu\" failures=\"%zu\">\n",

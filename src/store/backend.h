@@ -61,12 +61,18 @@ struct cl_store_backend {
 	                        long *certs_new);
 	int (*endpoints)(struct cl_store *s, const struct cl_endpoint_filter *f,
 	                 int (*cb)(void *arg, const struct cl_endpoint_row *r), void *arg);
+	int (*findings_open)(struct cl_store *s, const char *rule_prefix,
+	                     int (*cb)(void *arg, int64_t id, const char *rule, const char *target,
+	                               const char *fp, const char *severity, const char *message),
+	                     void *arg);
 	int (*findings_stage_begin)(struct cl_store *s);
 	int (*findings_stage)(struct cl_store *s, const char *rule, const char *severity,
 	                      const char *target, const char *fp, const char *message);
-	int (*findings_stage_scope)(struct cl_store *s, const char *fp);
-	int (*findings_stage_end)(struct cl_store *s, int64_t run_id, const char *rule_prefix,
-	                          bool scoped, int64_t now, long *opened, long *resolved);
+	int (*findings_stage_resolve)(struct cl_store *s, int64_t id);
+	int (*findings_stage_end)(struct cl_store *s, int64_t run_id, int64_t now, long *opened,
+	                          long *changed, long *resolved);
+	int (*policy_rows)(struct cl_store *s, const struct cl_filter *f, bool locations,
+	                   int (*cb)(void *arg, const struct cl_policy_row *r), void *arg);
 	int (*shared_keys)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
 	                   void *arg);
 	int (*exposed_keys)(struct cl_store *s,

@@ -93,8 +93,11 @@ static const char *const cl_sqlite_migrations[] = {
 	"CREATE INDEX endpoints_leaf ON endpoints(leaf_fp);",
 
 	/* 3: RSA key facts for policy checks (public exponent, ROCA) */
-	"CREATE TABLE rsa_keys(cert_id INTEGER PRIMARY KEY REFERENCES certs(id),"
-	" e INTEGER NOT NULL, roca INTEGER NOT NULL);",
+	("CREATE TABLE rsa_keys(cert_id INTEGER PRIMARY KEY REFERENCES certs(id),"
+	 " e INTEGER NOT NULL, roca INTEGER NOT NULL);"),
+
+	/* 4: keys shared between present certificates, found without a sort */
+	"CREATE INDEX certs_spki ON certs(spki_sha256) WHERE present=1;",
 };
 
 #endif

@@ -576,9 +576,9 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
 		goto fail_msg;
-	/* queries read pages through a memory map: no copy, no syscall per page */
-	if (rdonly)
-		sqlite3_exec(q->db, "PRAGMA mmap_size=8589934592", NULL, NULL, NULL);
+	/* reads go through a memory map: no copy, no syscall per page (writes
+	 * still go through the WAL) */
+	sqlite3_exec(q->db, "PRAGMA mmap_size=8589934592", NULL, NULL, NULL);
 	/* checks the schema before anything is written (someone else's file) */
 	if ((rc = sq_migrate(q, rdonly)) != CL_OK)
 		goto fail_msg;
@@ -2800,6 +2800,31 @@ static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 
 /* ---- policy checks ------------------------------------------------------- */
 
+static int sq_findings_open(struct cl_store *s, const char *prefix,
+                            int (*cb)(void *arg, int64_t id, const char *rule,
+                                      const char *target, const char *fp,
+                                      const char *severity, const char *message),
+                            void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT id, rule, target, fp, severity, message FROM findings"
+	                       " WHERE resolved_at IS NULL AND substr(rule, 1, length(?1))=?1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "open findings");
+	bind_text(st, 1, prefix);
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2),
+		             col_text(st, 3), col_text(st, 4), col_text(st, 5))) != CL_OK)
+			break;
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "open findings");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_findings_stage_begin(struct cl_store *s)
 {
 	struct sq_store *q = SQ(s);
@@ -2807,8 +2832,8 @@ static int sq_findings_stage_begin(struct cl_store *s)
 	return sq_exec(q, "CREATE TEMP TABLE IF NOT EXISTS staged(rule TEXT NOT NULL,"
 	               " severity TEXT NOT NULL, target TEXT NOT NULL, fp TEXT NOT NULL,"
 	               " message TEXT NOT NULL, PRIMARY KEY(rule, target, fp)) WITHOUT ROWID;"
-	               "CREATE TEMP TABLE IF NOT EXISTS scope(fp TEXT PRIMARY KEY) WITHOUT ROWID;"
-	               "DELETE FROM temp.staged; DELETE FROM temp.scope;");
+	               "CREATE TEMP TABLE IF NOT EXISTS settled(id INTEGER PRIMARY KEY);"
+	               "DELETE FROM temp.staged; DELETE FROM temp.settled;");
 }
 
 /* A statement on the temporary tables, prepared once per call site. */
@@ -2843,26 +2868,27 @@ static int sq_findings_stage(struct cl_store *s, const char *rule, const char *s
 	return sq_done(q, st, "stage finding");
 }
 
-static int sq_findings_stage_scope(struct cl_store *s, const char *fp)
+static int sq_findings_stage_resolve(struct cl_store *s, int64_t id)
 {
 	struct sq_store *q = SQ(s);
-	sqlite3_stmt *st = temp_stmt(q, &q->st_scope, "INSERT OR IGNORE INTO temp.scope"
+	sqlite3_stmt *st = temp_stmt(q, &q->st_scope, "INSERT OR IGNORE INTO temp.settled"
 	                             " VALUES(?1)");
 
 	if (!st)
 		return CL_ERR;
-	bind_text(st, 1, fp);
-	return sq_done(q, st, "stage scope");
+	sqlite3_bind_int64(st, 1, id);
+	return sq_done(q, st, "stage resolution");
 }
 
-/* Runs one settle step with the common parameters ?1 now, ?2 run, ?3
- * prefix, ?4 scoped, ?5 the last finding id before, ?6 actor. */
+/* Runs one settle step with ?1 now, ?2 run, ?5 the last finding id before
+ * and ?6 the actor. */
 static int settle_step(struct sq_store *q, const char *sql, int64_t now, int64_t run_id,
-                       const char *prefix, bool scoped, int64_t maxid, long *changes)
+                       int64_t maxid, long *changes)
 {
 	sqlite3_stmt *st;
 	int rc;
 
+	*changes = 0;
 	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return sq_rc(q, sqlite3_errcode(q->db), "settle findings");
 	for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
@@ -2870,29 +2896,27 @@ static int settle_step(struct sq_store *q, const char *sql, int64_t now, int64_t
 		switch (name ? name[1] : '?') {
 		case '1': sqlite3_bind_int64(st, i, now); break;
 		case '2': sqlite3_bind_int64(st, i, run_id); break;
-		case '3': bind_text(st, i, prefix); break;
-		case '4': sqlite3_bind_int(st, i, scoped); break;
 		case '5': sqlite3_bind_int64(st, i, maxid); break;
 		case '6': bind_text(st, i, q->actor); break;
 		default: break;
 		}
 	}
 	rc = sq_done(q, st, "settle findings");
-	if (changes)
+	if (rc == CL_OK)
 		*changes = sqlite3_changes(q->db);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, const char *prefix,
-                                 bool scoped, int64_t now, long *opened, long *resolved)
+static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, int64_t now, long *opened,
+                                 long *changed, long *resolved)
 {
 	static const char *const steps[] = {
-		/* refresh what is still there */
+		/* changed: the same finding with a new severity or message */
 		"UPDATE findings SET last_seen=?1, last_run=?2, severity=s.severity,"
 		" message=s.message FROM temp.staged s WHERE findings.rule=s.rule AND"
 		" findings.target=s.target AND findings.fp=s.fp AND findings.resolved_at IS NULL",
-		/* open what is new */
+		/* new */
 		"INSERT INTO findings(rule,severity,target,fp,message,first_seen,last_seen,last_run)"
 		" SELECT rule, severity, target, fp, message, ?1, ?1, ?2 FROM temp.staged s"
 		" WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.rule=s.rule AND"
@@ -2900,25 +2924,20 @@ static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, const char 
 		"INSERT INTO events(ts,type,fp,location,actor,detail) SELECT ?1, 'finding.opened',"
 		" NULLIF(fp,''), target, ?6, json_object('rule',rule,'severity',severity,"
 		"'message',message,'id',id) FROM findings WHERE id > ?5",
-		/* resolve what is gone */
-		"CREATE TEMP TABLE IF NOT EXISTS settled(id INTEGER PRIMARY KEY)",
-		"DELETE FROM temp.settled",
-		"INSERT INTO temp.settled SELECT id FROM findings WHERE resolved_at IS NULL"
-		" AND substr(rule, 1, length(?3))=?3 AND last_run<>?2"
-		" AND (?4=0 OR fp IN (SELECT fp FROM temp.scope))",
-		"UPDATE findings SET resolved_at=?1 WHERE id IN (SELECT id FROM temp.settled)",
+		/* no longer true */
+		"UPDATE findings SET resolved_at=?1, last_run=?2 WHERE id IN"
+		" (SELECT id FROM temp.settled) AND resolved_at IS NULL",
 		"INSERT INTO events(ts,type,fp,location,actor,detail) SELECT ?1, 'finding.resolved',"
 		" NULLIF(f.fp,''), f.target, ?6, json_object('rule',f.rule,'id',f.id)"
-		" FROM temp.settled t JOIN findings f ON f.id=t.id",
+		" FROM temp.settled t JOIN findings f ON f.id=t.id WHERE f.resolved_at=?1",
 	};
 	struct sq_store *q = SQ(s);
 	int64_t maxid = 0;
 	sqlite3_stmt *st;
 	size_t i;
-	long n;
+	long n = 0;
 	int rc = CL_OK;
 
-	*opened = *resolved = 0;
 	if (sqlite3_prepare_v2(q->db, "SELECT coalesce(max(id),0) FROM findings", -1, &st, NULL)
 	    != SQLITE_OK)
 		return sq_rc(q, sqlite3_errcode(q->db), "settle findings");
@@ -2926,14 +2945,136 @@ static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, const char 
 		maxid = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	for (i = 0; i < CL_ARRAY_LEN(steps) && rc == CL_OK; i++) {
-		rc = settle_step(q, steps[i], now, run_id, prefix, scoped, maxid, &n);
-		if (i == 1)
+		rc = settle_step(q, steps[i], now, run_id, maxid, &n);
+		if (i == 0)
+			*changed = n;
+		else if (i == 1)
 			*opened = n;
-		if (i == 6)
+		else if (i == 3)
 			*resolved = n;
 	}
 	if (rc == CL_OK)
-		rc = sq_exec(q, "DELETE FROM temp.staged; DELETE FROM temp.scope;");
+		rc = sq_exec(q, "DELETE FROM temp.staged; DELETE FROM temp.settled;");
+	return rc;
+}
+
+/* Certificates for policy checks: narrow rows, storage order, locations
+ * merged in from a second statement ordered the same way. */
+static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool with_locations,
+                          int (*cb)(void *arg, const struct cl_policy_row *r), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	struct sq_where w;
+	sqlite3_stmt *st = NULL, *ls = NULL;
+	struct cl_cert c;
+	struct cl_buf sanbuf, locbuf;
+	char **sans = NULL, **locs = NULL;
+	size_t capsans = 0, caplocs = 0;
+	int64_t loc_id = -1;
+	int rc, src, lsrc = SQLITE_DONE;
+
+	cl_buf_init(&sanbuf, 1 << 20);
+	cl_buf_init(&locbuf, 16 << 20);
+	where_build(&w, f);
+	if ((rc = where_prepare(q, &w, "SELECT c.id, c.fp, c.spki_sha256, c.subject, c.subject_cn,"
+	                        " c.issuer, c.sans, c.not_before, c.not_after, c.key_type,"
+	                        " c.key_bits, c.curve, c.sig_alg, c.is_ca, c.self_signed, c.eku,"
+	                        " c.sct_count, c.owner, c.environment, c.tags"
+	                        /* most certificates are present: a scan in id order beats
+	                         * an index walk plus a sort */
+	                        " FROM certs c NOT INDEXED", " ORDER BY c.id", &st)) != CL_OK)
+		goto out;
+	if (with_locations) {
+		if (sqlite3_prepare_v2(q->db, "SELECT s.cert_id, p.kind||':'||p.loc FROM sightings s"
+		                       " JOIN places p ON p.id=s.place_id WHERE s.state='present'"
+		                       " ORDER BY s.cert_id", -1, &ls, NULL) != SQLITE_OK) {
+			rc = sq_rc(q, sqlite3_errcode(q->db), "policy locations");
+			goto out;
+		}
+		if ((lsrc = sqlite3_step(ls)) == SQLITE_ROW)
+			loc_id = sqlite3_column_int64(ls, 0);
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *p, *sanstr = col_text(st, 6);
+		struct cl_policy_row r = { .c = &c };
+		size_t n = 0, k;
+
+		memset(&c, 0, sizeof c);
+		if (cl_unhex(col_text(st, 1), c.fp, CL_SHA256_LEN) != CL_OK ||
+		    cl_unhex(col_text(st, 2), c.spki_sha256, CL_SHA256_LEN) != CL_OK)
+			continue;
+		c.subject = (char *)col_text(st, 3);
+		c.subject_cn = (char *)col_text(st, 4);
+		c.issuer = (char *)col_text(st, 5);
+		c.not_before = sqlite3_column_int64(st, 7);
+		c.not_after = sqlite3_column_int64(st, 8);
+		c.key_type = (char *)col_text(st, 9);
+		c.key_bits = sqlite3_column_int(st, 10);
+		c.curve = (char *)col_text(st, 11);
+		c.sig_alg = (char *)col_text(st, 12);
+		c.is_ca = sqlite3_column_int(st, 13);
+		c.self_signed = sqlite3_column_int(st, 14);
+		c.eku = (char *)col_text(st, 15);
+		c.sct_count = sqlite3_column_int(st, 16);
+		/* sans: newline separated, split in a copy */
+		cl_buf_reset(&sanbuf);
+		if (sanstr && *sanstr && cl_buf_addstr(&sanbuf, sanstr) == CL_OK) {
+			for (p = sanbuf.data; p; n++) {
+				char *nl = strchr(p, '\n');
+				if (CL_GROW(sans, capsans, n + 1) != CL_OK) {
+					rc = CL_ERR_NOMEM;
+					goto out;
+				}
+				sans[n] = (char *)p;
+				if (nl)
+					*nl = '\0';
+				p = nl ? nl + 1 : NULL;
+			}
+		}
+		c.sans.v = sans;
+		c.sans.n = n;
+		r.owner = col_text(st, 17);
+		r.environment = col_text(st, 18);
+		r.tags = col_text(st, 19) ? col_text(st, 19) : "";
+		if (with_locations) {
+			/* both statements walk certificate ids in ascending order */
+			while (lsrc == SQLITE_ROW && loc_id < id && (lsrc = sqlite3_step(ls)) == SQLITE_ROW)
+				loc_id = sqlite3_column_int64(ls, 0);
+			cl_buf_reset(&locbuf);
+			k = 0;
+			while (lsrc == SQLITE_ROW && loc_id == id) {
+				if (CL_GROW(locs, caplocs, k + 1) != CL_OK) {
+					rc = CL_ERR_NOMEM;
+					goto out;
+				}
+				/* offsets now, pointers once the buffer stops moving */
+				locs[k++] = (char *)(uintptr_t)locbuf.len;
+				cl_buf_addstr(&locbuf, col_text(ls, 1));
+				cl_buf_add(&locbuf, "", 1);
+				if ((lsrc = sqlite3_step(ls)) == SQLITE_ROW)
+					loc_id = sqlite3_column_int64(ls, 0);
+			}
+			for (size_t i = 0; i < k && locbuf.data; i++)
+				locs[i] = locbuf.data + (uintptr_t)locs[i];
+			r.locations = (const char *const *)locs;
+			r.nlocations = locbuf.data ? k : 0;
+		}
+		if ((rc = cb(arg, &r)) != CL_OK)
+			goto out;
+	}
+	if (src != SQLITE_DONE)
+		rc = sq_rc(q, src, "policy rows");
+	else if (with_locations && lsrc != SQLITE_ROW && lsrc != SQLITE_DONE)
+		rc = sq_rc(q, lsrc, "policy locations");
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ls);
+	where_free(&w);
+	cl_buf_free(&sanbuf);
+	cl_buf_free(&locbuf);
+	free(sans);
+	free(locs);
 	return rc;
 }
 
@@ -2944,8 +3085,9 @@ static int sq_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *s
 	sqlite3_stmt *st;
 	int rc = CL_OK, src;
 
-	if (sqlite3_prepare_v2(q->db, "SELECT spki_sha256, count(*) FROM certs WHERE present=1"
-	                       " GROUP BY spki_sha256 HAVING count(*) > 1", -1, &st, NULL) !=
+	if (sqlite3_prepare_v2(q->db, "SELECT spki_sha256, count(*) FROM certs INDEXED BY certs_spki"
+	                       " WHERE present=1 GROUP BY spki_sha256 HAVING count(*) > 1", -1, &st,
+	                       NULL) !=
 	    SQLITE_OK)
 		return sq_rc(q, sqlite3_errcode(q->db), "shared keys");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
@@ -3071,10 +3213,12 @@ const struct cl_store_backend cl_store_sqlite = {
 	.keys = sq_keys,
 	.observe_endpoint = sq_observe_endpoint,
 	.endpoints = sq_endpoints,
+	.findings_open = sq_findings_open,
 	.findings_stage_begin = sq_findings_stage_begin,
 	.findings_stage = sq_findings_stage,
-	.findings_stage_scope = sq_findings_stage_scope,
+	.findings_stage_resolve = sq_findings_stage_resolve,
 	.findings_stage_end = sq_findings_stage_end,
+	.policy_rows = sq_policy_rows,
 	.shared_keys = sq_shared_keys,
 	.exposed_keys = sq_exposed_keys,
 	.weak_rsa = sq_weak_rsa,

@@ -260,6 +260,15 @@ int cl_store_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 	return s->be->endpoints(s, f, cb, arg);
 }
 
+int cl_store_findings_open(struct cl_store *s, const char *rule_prefix,
+                           int (*cb)(void *arg, int64_t id, const char *rule,
+                                     const char *target, const char *fp,
+                                     const char *severity, const char *message),
+                           void *arg)
+{
+	return s->be->findings_open(s, rule_prefix, cb, arg);
+}
+
 int cl_store_findings_stage_begin(struct cl_store *s)
 {
 	return s->be->findings_stage_begin(s);
@@ -271,22 +280,30 @@ int cl_store_findings_stage(struct cl_store *s, const char *rule, const char *se
 	return s->be->findings_stage(s, rule, severity, target, fp, message);
 }
 
-int cl_store_findings_stage_scope(struct cl_store *s, const char *fp)
+int cl_store_findings_stage_resolve(struct cl_store *s, int64_t id)
 {
-	return s->be->findings_stage_scope(s, fp);
+	return s->be->findings_stage_resolve(s, id);
 }
 
-int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, const char *rule_prefix,
-                                bool scoped, int64_t now, long *opened, long *resolved)
+int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, int64_t now,
+                                long *opened, long *changed, long *resolved)
 {
-	long o = 0, r = 0;
-	int rc = s->be->findings_stage_end(s, run_id, rule_prefix, scoped, now, &o, &r);
+	long o = 0, c = 0, r = 0;
+	int rc = s->be->findings_stage_end(s, run_id, now, &o, &c, &r);
 
 	if (opened)
 		*opened = o;
+	if (changed)
+		*changed = c;
 	if (resolved)
 		*resolved = r;
 	return rc;
+}
+
+int cl_store_policy_rows(struct cl_store *s, const struct cl_filter *f, bool locations,
+                         int (*cb)(void *arg, const struct cl_policy_row *r), void *arg)
+{
+	return s->be->policy_rows(s, f, locations, cb, arg);
 }
 
 int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),

@@ -415,19 +415,47 @@ int cl_store_keys(struct cl_store *s, const char *spki_hex,
 /* ---- policy checks -------------------------------------------------- */
 
 /*
- * Bulk findings for a check run, inside a transaction: stage every
- * finding raised (duplicates ignored), optionally the fingerprints that
- * were evaluated (scope), then settle in one pass: new findings are
- * opened, existing ones refreshed, and open findings of rule_prefix not
- * raised now are resolved (only those of scoped fingerprints when
- * scoped), each with its event. Set-based: a million findings is fine.
+ * Bulk findings for a check run, inside a transaction. The caller reads
+ * the open findings first (cl_store_findings_open), then stages only what
+ * differs: findings that are new or whose severity or message changed
+ * (cl_store_findings_stage; duplicates ignored) and the ids of open
+ * findings that no longer hold (cl_store_findings_stage_resolve).
+ * cl_store_findings_stage_end applies it all set-based, each change with
+ * its event: unchanged findings cost nothing, so a recheck of a million
+ * certificates stays cheap.
  */
+int cl_store_findings_open(struct cl_store *s, const char *rule_prefix,
+                           int (*cb)(void *arg, int64_t id, const char *rule,
+                                     const char *target, const char *fp,
+                                     const char *severity, const char *message),
+                           void *arg);
 int cl_store_findings_stage_begin(struct cl_store *s);
 int cl_store_findings_stage(struct cl_store *s, const char *rule, const char *severity,
                             const char *target, const char *fp, const char *message);
-int cl_store_findings_stage_scope(struct cl_store *s, const char *fp);
-int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, const char *rule_prefix,
-                                bool scoped, int64_t now, long *opened, long *resolved);
+int cl_store_findings_stage_resolve(struct cl_store *s, int64_t id);
+int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, int64_t now,
+                                long *opened, long *changed, long *resolved);
+
+/* A certificate as a policy check reads it. */
+struct cl_policy_row {
+	const struct cl_cert *c;   /* fp, spki_sha256, subject, subject_cn, issuer,
+	                              sans, not_before, not_after, key_type, key_bits,
+	                              curve, sig_alg, is_ca, self_signed, eku,
+	                              sct_count (other fields unset) */
+	const char *owner, *environment;  /* may be NULL */
+	const char *tags;                 /* ",a,b," ("" when none) */
+	const char *const *locations;     /* "kind:where" where it is present, when
+	                                     asked for; else NULL */
+	size_t nlocations;
+};
+
+/*
+ * Streams the certificates matching f (sort and limit ignored) with just
+ * what policy evaluation needs, in storage order: the fast path for
+ * checking a whole inventory. Locations are read only when asked.
+ */
+int cl_store_policy_rows(struct cl_store *s, const struct cl_filter *f, bool locations,
+                         int (*cb)(void *arg, const struct cl_policy_row *r), void *arg);
 
 /* Present certificates sharing a key: cb(spki_hex, number of certificates). */
 int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
