@@ -20,7 +20,7 @@
 
 enum { O_PORTS = 1, O_SNI, O_EXCLUDE, O_YES, O_CONCURRENCY, O_RATE, O_WORKERS, O_CONNECT_TO,
        O_HANDSHAKE_TO, O_STARTTLS_TO, O_STARTTLS, O_CA_BUNDLE, O_OUTPUT, O_PROGRESS,
-       O_NO_PROGRESS, O_STATUS, O_LOCATION, O_VERIFY, O_FAILING };
+       O_NO_PROGRESS, O_STATUS, O_LOCATION, O_VERIFY, O_FAILING, O_MAX_HS };
 
 static const struct option net_opts[] = {
 	{ "ports", required_argument, NULL, O_PORTS },
@@ -28,6 +28,7 @@ static const struct option net_opts[] = {
 	{ "exclude", required_argument, NULL, O_EXCLUDE },
 	{ "yes", no_argument, NULL, O_YES },
 	{ "concurrency", required_argument, NULL, O_CONCURRENCY },
+	{ "max-handshakes", required_argument, NULL, O_MAX_HS },
 	{ "rate", required_argument, NULL, O_RATE },
 	{ "workers", required_argument, NULL, O_WORKERS },
 	{ "connect-timeout", required_argument, NULL, O_CONNECT_TO },
@@ -163,7 +164,8 @@ static void print_summary(const struct cl_net_stats *st, enum cl_format fmt, con
 
 int cl_cmd_discover_net(struct cl_cli *cli, int argc, char **argv)
 {
-	struct cl_net_opts o = { .concurrency = 1000, .connect_ms = CL_NET_CONNECT_MS,
+	struct cl_net_opts o = { .concurrency = 1000, .max_handshakes = CL_NET_MAX_HANDSHAKES,
+	                         .connect_ms = CL_NET_CONNECT_MS,
 	                         .handshake_ms = CL_NET_HANDSHAKE_MS,
 	                         .starttls_ms = CL_NET_STARTTLS_MS, .starttls = -1 };
 	struct outfile of = { 0 };
@@ -197,6 +199,11 @@ int cl_cmd_discover_net(struct cl_cli *cli, int argc, char **argv)
 			if (parse_long(optarg, 1, 1000000, &v) != CL_OK)
 				goto usage_num;
 			o.concurrency = (int)v;
+			break;
+		case O_MAX_HS:
+			if (parse_long(optarg, 1, 1000000, &v) != CL_OK)
+				goto usage_num;
+			o.max_handshakes = (int)v;
 			break;
 		case O_RATE:
 			errno = 0;
@@ -308,9 +315,10 @@ out:
 	return cl_cli_exit_for(rc);
 usage_num:
 	rc = cl_cli_usage("discover net", "--%s: '%s' is not valid (%s)",
-	                  opt == O_CONCURRENCY ? "concurrency" : opt == O_WORKERS ? "workers" : "rate",
-	                  optarg, opt == O_CONCURRENCY ? "1..1000000" : opt == O_WORKERS ? "1..256"
-	                  : "connections per second, 0 for no limit");
+	                  opt == O_CONCURRENCY ? "concurrency" : opt == O_WORKERS ? "workers" :
+	                  opt == O_MAX_HS ? "max-handshakes" : "rate", optarg,
+	                  opt == O_CONCURRENCY || opt == O_MAX_HS ? "1..1000000" :
+	                  opt == O_WORKERS ? "1..256" : "connections per second, 0 for no limit");
 	goto out_usage;
 usage_err:
 	if (rc == CL_ERR_IO || rc == CL_ERR_USAGE)

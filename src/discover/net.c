@@ -33,7 +33,9 @@
 #define TXN_NSEC 300000000L
 #define EVENTS 256
 
-enum phase { PH_CONNECT, PH_STARTTLS, PH_HANDSHAKE, PH_COUNT };
+/* PH_WAIT: connected, waiting for a handshake slot (no timeout runs) */
+enum phase { PH_CONNECT, PH_STARTTLS, PH_HANDSHAKE, PH_WAIT, PH_COUNT };
+#define PH_TIMED PH_WAIT   /* the phases before it have deadlines */
 
 enum probe_flags {
 	PF_EXPLICIT = 1 << 0,  /* the user named HOST:PORT */
@@ -52,6 +54,7 @@ struct probe {
 
 struct pbatch {
 	size_t n;
+	struct pbatch *next;   /* on the returned list */
 	struct probe p[PB_N];
 };
 
@@ -71,7 +74,7 @@ struct result {
 struct conn {
 	int fd;
 	uint8_t phase;
-	bool connected, cert_requested;
+	bool connected, cert_requested, in_tls;
 	SSL *ssl;
 	struct cl_stls *stls;
 	struct probe p;
@@ -100,6 +103,7 @@ struct worker {
 	double tokens, rate;
 	int64_t refilled;
 	bool started;
+	size_t tls_active, tls_cap;   /* handshakes in flight, and their limit */
 };
 
 struct net {
@@ -120,6 +124,10 @@ struct net {
 	atomic_ulong probes_done;
 	atomic_long tls_done, found;
 	atomic_int stop;            /* internal stop: store failure or Ctrl-C */
+	/* probes a busy worker gave back, for idle ones to take */
+	pthread_mutex_t ret_mu;
+	struct pbatch *returned;
+	atomic_int nreturned;
 	int store_rc;
 	struct timespec t0;
 	size_t *hosts;              /* indexes of host specs */
@@ -337,6 +345,7 @@ static SSL_CTX *make_ctx(bool alpn)
 	SSL_CTX_set_options(ctx, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_NO_COMPRESSION |
 	                    SSL_OP_NO_TICKET);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_read_ahead(ctx, 1);  /* whole records per read(): fewer syscalls */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_tlsext_status_type(ctx, TLSEXT_STATUSTYPE_ocsp);
@@ -513,6 +522,10 @@ static void set_phase(struct worker *w, struct conn *c, enum phase ph)
 static void conn_release(struct worker *w, struct conn *c)
 {
 	list_del(&w->timers[c->phase], c);
+	if (c->in_tls) {
+		w->tls_active--;
+		c->in_tls = false;
+	}
 	if (c->ssl) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -617,6 +630,14 @@ static void start_tls(struct worker *w, struct conn *c)
 {
 	struct net *n = w->n;
 
+	/* OpenSSL holds ~40 KiB per handshake in flight: beyond the limit a
+	 * connected socket waits (cheaply) for a slot */
+	if (w->tls_active >= w->tls_cap) {
+		set_phase(w, c, PH_WAIT);
+		return;
+	}
+	w->tls_active++;
+	c->in_tls = true;
 	if (!(c->ssl = SSL_new(c->p.flags & PF_ALPN ? n->ctx_alpn : n->ctx)) ||
 	    !SSL_set_fd(c->ssl, c->fd)) {
 		finish_fail(w, c, "error", "out of memory");
@@ -734,6 +755,8 @@ static void on_event(struct worker *w, struct conn *c, uint32_t ev)
 	case PH_STARTTLS:
 		drive_starttls(w, c);
 		return;
+	case PH_WAIT:
+		return;  /* looked at once its handshake starts */
 	default:
 		drive_tls(w, c);
 		return;
@@ -812,13 +835,52 @@ static const struct probe *next_probe(struct worker *w, bool *exhausted)
 		return &w->cur->p[w->curpos++];
 	free(w->cur);
 	w->cur = NULL;
+	if (atomic_load_explicit(&w->n->nreturned, memory_order_relaxed) > 0) {
+		pthread_mutex_lock(&w->n->ret_mu);
+		if ((w->cur = w->n->returned) != NULL) {
+			w->n->returned = w->cur->next;
+			atomic_fetch_sub(&w->n->nreturned, 1);
+		}
+		pthread_mutex_unlock(&w->n->ret_mu);
+		if (w->cur) {
+			w->curpos = 1;
+			return &w->cur->p[0];
+		}
+	}
 	if (cl_queue_trypop(&w->n->probes, &item, 1) == 1) {
 		w->cur = item;
 		w->curpos = 1;
 		return &w->cur->p[0];
 	}
-	*exhausted = cl_queue_finished(&w->n->probes);
+	*exhausted = cl_queue_finished(&w->n->probes) &&
+	             atomic_load(&w->n->nreturned) == 0;
 	return NULL;
+}
+
+/* A worker without free slots gives the rest of its batch back, so that
+ * another worker with room starts them now rather than after timeouts. */
+static void give_back(struct worker *w)
+{
+	struct pbatch *b;
+
+	if (w->free || !w->cur || w->curpos >= w->cur->n || w->n->nworkers < 2)
+		return;
+	if (w->curpos == 0) {
+		b = w->cur;
+	} else {
+		if (!(b = malloc(sizeof *b)))
+			return;
+		b->n = w->cur->n - w->curpos;
+		memcpy(b->p, w->cur->p + w->curpos, b->n * sizeof *b->p);
+		free(w->cur);
+	}
+	w->cur = NULL;
+	w->curpos = 0;
+	pthread_mutex_lock(&w->n->ret_mu);
+	b->next = w->n->returned;
+	w->n->returned = b;
+	atomic_fetch_add(&w->n->nreturned, 1);
+	pthread_mutex_unlock(&w->n->ret_mu);
 }
 
 static void *worker_main(void *arg)
@@ -853,11 +915,15 @@ static void *worker_main(void *arg)
 			if (w->rate > 0)
 				w->tokens -= 1;
 		}
+		give_back(w);
+		/* handshakes that waited for a slot */
+		while (w->tls_active < w->tls_cap && w->timers[PH_WAIT].head)
+			start_tls(w, w->timers[PH_WAIT].head);
 		if (exhausted && w->active == 0 && w->nretry == 0)
 			break;
 		/* sleep until the first deadline, a new token or new probes */
 		timeout = -1;
-		for (k = 0; k < PH_COUNT; k++)
+		for (k = 0; k < PH_TIMED; k++)
 			if (w->timers[k].head) {
 				int64_t d = w->timers[k].head->deadline - now;
 				if (d < 0)
@@ -873,7 +939,7 @@ static void *worker_main(void *arg)
 		for (i = 0; i < k; i++)
 			on_event(w, evs[i].data.ptr, evs[i].events);
 		now = mono_ms();
-		for (k = 0; k < PH_COUNT; k++)
+		for (k = 0; k < PH_TIMED; k++)
 			while (w->timers[k].head && w->timers[k].head->deadline <= now)
 				on_timeout(w, w->timers[k].head);
 	}
@@ -939,7 +1005,9 @@ static int record(struct net *n, struct result *r, struct cl_buf *cb)
 	}
 	e.certs = (const struct cl_cert *const *)r->certs;
 	e.ncerts = r->ncerts;
-	e.connected = r->connected;
+	/* a port that accepts and never answers is recorded only when named
+	 * or known, like a closed one */
+	e.connected = r->connected && strcmp(r->status, "timeout") != 0;
 	e.explicit_target = r->p.flags & PF_EXPLICIT;
 	rc = cl_store_observe_endpoint(n->s, n->run_id, &e, n->now, loc, sizeof loc, &what, &cnew);
 	if (rc != CL_OK)
@@ -1079,6 +1147,10 @@ static int workers_init(struct net *n, int concurrency)
 		w->n = n;
 		w->id = i;
 		w->cap = per;
+		w->tls_cap = ((size_t)n->o->max_handshakes + (size_t)n->nworkers - 1) /
+		             (size_t)n->nworkers;
+		if (w->tls_cap == 0 || n->o->max_handshakes <= 0)
+			w->tls_cap = per;
 		w->rate = n->o->rate > 0 ? n->o->rate / n->nworkers : 0;
 		w->tokens = w->rate > 0 ? 1 : 0;
 		w->refilled = mono_ms();
@@ -1188,6 +1260,7 @@ int cl_discover_net(struct cl_store *s, const struct cl_net_opts *o, struct cl_n
 	if ((rc = cl_store_run_begin(s, "discover-net", o->args, n.now, &n.run_id)) != CL_OK)
 		goto out_queues;
 
+	pthread_mutex_init(&n.ret_mu, NULL);
 	atomic_store(&n.producers, 1 + n.nresolvers);
 	if (!(n.resolvers = calloc((size_t)n.nresolvers + 1, sizeof *n.resolvers))) {
 		rc = CL_ERR_NOMEM;
@@ -1260,6 +1333,11 @@ int cl_discover_net(struct cl_store *s, const struct cl_net_opts *o, struct cl_n
 		cl_store_run_end(s, n.run_id, "failed", sj, cl_now());
 	free(sj);
 out_queues:
+	while (n.returned) {
+		struct pbatch *b = n.returned;
+		n.returned = b->next;
+		free(b);
+	}
 	workers_free(&n);
 	cl_queue_destroy(&n.probes);
 	cl_queue_destroy(&n.results);

@@ -25,6 +25,8 @@
 struct cl_net_opts {
 	const struct cl_targets *targets;
 	int concurrency;            /* connections in flight, all workers (default 1000) */
+	int max_handshakes;         /* TLS handshakes in flight (default 4096; 0 = the
+	                               concurrency): each costs ~40 KiB in OpenSSL */
 	int workers;                /* event loops; 0 = number of CPUs */
 	double rate;                /* new connections per second; 0 = unlimited */
 	int connect_ms, handshake_ms, starttls_ms;  /* per-phase timeouts */
@@ -56,6 +58,7 @@ struct cl_net_stats {
 #define CL_NET_CONNECT_MS 3000
 #define CL_NET_HANDSHAKE_MS 5000
 #define CL_NET_STARTTLS_MS 5000
+#define CL_NET_MAX_HANDSHAKES 4096
 
 /*
  * Scans o->targets into s. Per-target problems are recorded (findings)

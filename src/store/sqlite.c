@@ -2706,9 +2706,12 @@ static int sq_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_end
 		goto out;
 	*what |= CL_EP_RECORDED;
 	ok = strcmp(e->r.status, "ok") == 0;
-	if (!prev.exists) {
+	if (!prev.leaf[0] && e->ncerts) {
+		/* new: the first time this endpoint shows a certificate */
 		*what |= CL_EP_NEW;
 		rc = ep_event(q, now, "endpoint.new", e, NULL);
+	} else if (!prev.exists) {
+		;  /* a failing endpoint first seen: its finding says it all */
 	} else {
 		if (ok && !prev.was_ok) {
 			*what |= CL_EP_BACK;
