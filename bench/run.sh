@@ -3,7 +3,8 @@
 # same warm page cache.  Markdown report on stdout, progress on stderr.
 #
 #   bench/run.sh [--files N] [--inventory M] [--runs R] [--seed S]
-#                [--sample K] [--bundle-size B] [--no-rss]
+#                [--sample K] [--bundle-size B] [--no-rss] [--net]
+#   bench/run.sh --net-only [bench/net/run.sh options]
 #
 # Quick run:  bench/run.sh --files 2000 --inventory 20000
 # certledger: $CERTLEDGER (default build/certledger, relative to the repo).
@@ -17,6 +18,7 @@ SEED=1
 SAMPLE=500
 BUNDLE=1000
 RSS=1
+NET=0
 MAX_CACHE_AGE=$((2 * 86400)) # the "expiring in 30 days" window drifts
 
 usage() {
@@ -30,6 +32,9 @@ Options:
   --sample K       files for the `openssl x509` per-file sample (default 500)
   --bundle-size B  certificates per PEM file in the inventory (default 1000)
   --no-rss         skip the peak-RSS runs (discover on N and 4N files)
+  --net            also run the network-discovery benchmark (bench/net/run.sh,
+                   loopback TLS farm) after the file parts
+  --net-only ...   run only bench/net/run.sh, with the options that follow
 EOF
 }
 
@@ -50,6 +55,8 @@ while (($#)); do
 	--sample) posint "$1" "${2-}" && SAMPLE=$2 && shift 2 ;;
 	--bundle-size) posint "$1" "${2-}" && BUNDLE=$2 && shift 2 ;;
 	--no-rss) RSS=0 && shift ;;
+	--net) NET=1 && shift ;;
+	--net-only) shift && exec "$(dirname -- "${BASH_SOURCE[0]}")/net/run.sh" "$@" ;;
 	-h | --help) usage && exit 0 ;;
 	*) usage >&2 && die "unknown argument '$1'" ;;
 	esac
@@ -210,6 +217,14 @@ import sqlite3, sys
 c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(c.execute("SELECT count(*) FROM certs").fetchone()[0])
 EOF
+}
+
+# network-discovery part (bench/net/run.sh), appended to the report
+run_net() {
+	((NET)) || return 0
+	log "network-discovery part: bench/net/run.sh"
+	echo
+	"$BENCH/net/run.sh" || die "bench/net/run.sh failed"
 }
 
 # ---------------------------------------------------------------- build
@@ -423,6 +438,7 @@ fi
 # ================================================================ part 2: inventory
 if ((INVENTORY == 0)); then
 	log "inventory part skipped (--inventory 0)"
+	run_net
 	exit 0
 fi
 ensure_tree "inv-$INVENTORY-b$BUNDLE-s$SEED" --bundle-size "$BUNDLE" --count "$INVENTORY"
@@ -454,6 +470,7 @@ echo "| mbedTLS loop over the inventory (reference) | $INV_MBED_CERTS certs (Ed2
 if ((!CL_DISCOVER)); then
 	echo "| certledger | skipped: $CL_NOTE | |"
 	echo
+	run_net
 	exit 0
 fi
 
@@ -511,3 +528,4 @@ else
 fi
 echo
 echo "ls/summary: best of 5 (hyperfine, 0 warm-up runs; the DB was just written, so it is in the page cache)."
+run_net
