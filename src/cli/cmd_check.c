@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "policy/policy.h"
+#include "policy/revocation.h"
 
 enum { O_POLICY = 1, O_FAIL_ON, O_EXAMPLES, O_REVOCATION, O_REV_TIMEOUT };
 
@@ -169,6 +170,10 @@ struct check {
 	struct hmap chain;      /* leaf fp -> first note */
 	struct hmap keys;       /* spki -> first note */
 	struct oindex open;     /* open policy findings */
+	struct hmap rev;        /* fp -> index into revs */
+	struct rev_slot **revs;
+	size_t nrevs, caprevs;
+	long rev_counts[5], rev_noissuer;
 	struct oindex checked;  /* fingerprints evaluated (scoped runs) */
 	struct place_note *notes;
 	size_t nnotes, capnotes;
@@ -362,6 +367,135 @@ static int on_violation(void *arg, const struct cl_violation *v)
 	return CL_OK;
 }
 
+/* ---- revocation (check --revocation) ------------------------------------------ */
+
+struct rev_slot {
+	char fp[2 * CL_SHA256_LEN + 1];
+	enum cl_rev_status status;
+	char detail[1200];
+};
+
+struct ca_cert {
+	char *subject, *ski;
+	unsigned char *der;
+	size_t len;
+};
+
+struct rev_pass {
+	struct check *k;
+	struct cl_revoker *rv;
+	struct ca_cert *cas;
+	size_t ncas, capcas;
+	int rc;
+};
+
+static int on_ca(void *arg, const char *subject, const char *ski, const unsigned char *der,
+                 size_t len)
+{
+	struct rev_pass *rp = arg;
+	struct ca_cert *ca;
+
+	if (CL_GROW(rp->cas, rp->capcas, rp->ncas + 1) != CL_OK)
+		return CL_ERR_NOMEM;
+	ca = &rp->cas[rp->ncas];
+	ca->subject = strdup(subject);
+	ca->ski = ski ? strdup(ski) : NULL;
+	ca->der = malloc(len);
+	ca->len = len;
+	if (!ca->subject || (ski && !ca->ski) || !ca->der) {
+		free(ca->subject);
+		free(ca->ski);
+		free(ca->der);
+		return CL_ERR_NOMEM;
+	}
+	memcpy(ca->der, der, len);
+	rp->ncas++;
+	return CL_OK;
+}
+
+static void on_rev(void *arg, const struct cl_rev_result *res)
+{
+	struct rev_slot *slot = arg;
+	char when[40];
+
+	slot->status = res->status;
+	if (res->status == CL_REV_REVOKED)
+		snprintf(slot->detail, sizeof slot->detail, "%s%s%s on %s, per %s %s",
+		         res->reason_name ? "reason " : "", res->reason_name ? res->reason_name : "",
+		         res->reason_name ? "," : "", cl_time_fmt(when, sizeof when, res->revoked_at),
+		         res->method ? res->method : "?", res->url);  /* cut if huge */
+	else
+		snprintf(slot->detail, sizeof slot->detail, "%s%s%s", res->detail,
+		         res->url[0] ? " at " : "", res->url);
+}
+
+/* Queues a present leaf with OCSP or CRL URLs whose issuer is stored. */
+static int rev_candidate(void *arg, const struct cl_inv_row *row)
+{
+	struct rev_pass *rp = arg;
+	struct check *k = rp->k;
+	const struct cl_cert *c = row->c;
+	const struct ca_cert *issuer = NULL;
+	struct rev_slot *slot;
+	unsigned char *der = NULL;
+	size_t len, i;
+	int rc;
+
+	if (c->ocsp.n == 0 && c->crl.n == 0) {
+		k->rev_counts[CL_REV_NONE]++;
+		return CL_OK;
+	}
+	for (i = 0; i < rp->ncas && !issuer; i++)
+		if (strcmp(rp->cas[i].subject, c->issuer) == 0 &&
+		    (!c->aki || !rp->cas[i].ski || strcmp(c->aki, rp->cas[i].ski) == 0))
+			issuer = &rp->cas[i];
+	if (!issuer) {
+		k->rev_noissuer++;
+		return CL_OK;
+	}
+	if (CL_GROW(k->revs, k->caprevs, k->nrevs + 1) != CL_OK ||
+	    !(slot = calloc(1, sizeof *slot)))
+		return CL_ERR_NOMEM;
+	k->revs[k->nrevs] = slot;
+	cl_hex(slot->fp, c->fp, CL_SHA256_LEN);
+	slot->status = CL_REV_UNREACHABLE;
+	if ((rc = hput(&k->rev, slot->fp, (long)k->nrevs++)) != CL_OK ||
+	    (rc = cl_store_get_der(k->s, slot->fp, &der, &len)) != CL_OK)
+		return rc;
+	rc = cl_revoker_add(rp->rv, der, len, issuer->der, issuer->len, on_rev, slot);
+	free(der);
+	return rc == CL_ERR_PARSE ? CL_OK : rc;
+}
+
+static int revocation_pass(struct check *k, const struct cl_filter *f, int timeout_ms,
+                           const char *cache_dir)
+{
+	struct cl_rev_opts ro = { .timeout_ms = timeout_ms, .now = k->now, .cache_dir = cache_dir };
+	struct rev_pass rp = { .k = k };
+	struct cl_filter leaves = *f;
+	size_t i;
+	int rc;
+
+	leaves.ca = CL_NO;
+	if ((rc = cl_revoker_new(&rp.rv, &ro)) != CL_OK)
+		return rc;
+	rc = cl_store_ca_certs(k->s, on_ca, &rp);
+	if (rc == CL_OK)
+		rc = cl_store_query(k->s, &leaves, rev_candidate, &rp);
+	if (rc == CL_OK)
+		rc = cl_revoker_run(rp.rv);
+	for (i = 0; rc == CL_OK && i < k->nrevs; i++)
+		k->rev_counts[k->revs[i]->status]++;
+	cl_revoker_free(rp.rv);
+	for (i = 0; i < rp.ncas; i++) {
+		free(rp.cas[i].subject);
+		free(rp.cas[i].ski);
+		free(rp.cas[i].der);
+	}
+	free(rp.cas);
+	return rc;
+}
+
 static int evaluate(void *arg, const struct cl_policy_row *row)
 {
 	struct check *k = arg;
@@ -388,6 +522,10 @@ static int evaluate(void *arg, const struct cl_policy_row *row)
 	}
 	if ((h = hget(&k->shared, spki)) != NULL)
 		ctx.shared_certs = h->val - 1;
+	if ((h = hget(&k->rev, k->fp)) != NULL && k->revs[h->val]->status != CL_REV_NONE) {
+		ctx.revocation = (int)k->revs[h->val]->status + 1;  /* see cl_eval_ctx */
+		ctx.revocation_detail = k->revs[h->val]->detail;
+	}
 	if ((rc = cl_policy_eval(pr, &c, &ctx, on_violation, k)) != CL_OK)
 		return rc;
 	/* once per place: each endpoint serving a bad chain, each exposed key file */
@@ -479,6 +617,10 @@ static void check_free(struct check *k)
 	free(k->weak_roca);
 	free(k->open.e);
 	free(k->checked.e);
+	for (i = 0; i < k->nrevs; i++)
+		free(k->revs[i]);
+	free(k->revs);
+	free(k->rev.e);
 	cl_buf_free(&k->msg);
 }
 
@@ -492,6 +634,8 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	const char *policy = NULL;
 	char err[600], *end, stats[300];
 	bool revocation = false, locations;
+	int rev_timeout = CL_REV_DEFAULT_TIMEOUT_MS;
+	char cache_dir[4200];
 	long max_min_e;
 	int opt, rc, frc;
 
@@ -512,7 +656,23 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 				return cl_cli_usage("check", "--examples needs a number >= 0 (0: all)");
 			break;
 		case O_REVOCATION: revocation = true; break;
-		case O_REV_TIMEOUT: break;
+		case O_REV_TIMEOUT: {
+			int64_t secs;
+			char *ms = strstr(optarg, "ms");
+			if (ms && ms[2] == '\0') {
+				rev_timeout = (int)strtol(optarg, &end, 10);
+				if (end != ms || rev_timeout <= 0)
+					return cl_cli_usage("check", "--revocation-timeout: '%s' is not a "
+					                    "timeout (500ms, 5s)", optarg);
+			} else if (cl_duration_parse(optarg, &secs) == CL_OK && secs > 0 &&
+			           secs < 3600) {
+				rev_timeout = (int)secs * 1000;
+			} else {
+				return cl_cli_usage("check", "--revocation-timeout: '%s' is not a timeout "
+				                    "(500ms, 5s)", optarg);
+			}
+			break;
+		}
 		case OPT_FORMAT:
 			if (cl_format_parse(optarg, &k.fmt) != CL_OK)
 				return cl_cli_usage("check", "--format must be table, json or csv");
@@ -540,7 +700,6 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cl_cli_usage("check", "unexpected argument '%s'", argv[optind]);
-	(void)revocation;
 	if ((rc = cl_policy_load(&pol, policy, err, sizeof err)) != CL_OK) {
 		cl_log(CL_LOG_ERROR, "%s", err);
 		return rc == CL_ERR_IO ? CL_EXIT_RUNTIME : CL_EXIT_USAGE;
@@ -571,6 +730,13 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 		rc = cl_store_weak_rsa(k.s, max_min_e, on_weak, &k);
 	if (rc == CL_OK)
 		rc = cl_store_findings_open(k.s, "policy.", on_open, &k);
+	if (rc == CL_OK && revocation) {
+		/* downloaded CRLs are kept beside the inventory until nextUpdate */
+		const char *slash = strrchr(cli->db, '/');
+		snprintf(cache_dir, sizeof cache_dir, "%.*s%scrl-cache",
+		         slash ? (int)(slash - cli->db) : 0, cli->db, slash ? "/" : "");
+		rc = revocation_pass(&k, &f, rev_timeout, cache_dir);
+	}
 
 	if (rc == CL_OK)
 		rc = cl_store_begin(k.s);
@@ -617,6 +783,12 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 		       k.certs, k.certs == 1 ? "" : "s", pol->source, k.counts[CL_SEV_CRITICAL],
 		       k.counts[CL_SEV_ERROR], k.counts[CL_SEV_WARNING], k.counts[CL_SEV_INFO],
 		       k.opened, k.opened == 1 ? "" : "s", k.resolved);
+		if (revocation)
+			printf("revocation: %ld good, %ld revoked, %ld unknown, %ld unreachable; %ld "
+			       "without OCSP or CRL, %ld whose issuer is not in the inventory\n",
+			       k.rev_counts[CL_REV_GOOD], k.rev_counts[CL_REV_REVOKED],
+			       k.rev_counts[CL_REV_UNKNOWN], k.rev_counts[CL_REV_UNREACHABLE],
+			       k.rev_counts[CL_REV_NONE], k.rev_noissuer);
 	}
 	fflush(stdout);
 out:

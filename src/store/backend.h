@@ -73,6 +73,9 @@ struct cl_store_backend {
 	                          long *changed, long *resolved);
 	int (*policy_rows)(struct cl_store *s, const struct cl_filter *f, bool locations,
 	                   int (*cb)(void *arg, const struct cl_policy_row *r), void *arg);
+	int (*ca_certs)(struct cl_store *s,
+	                int (*cb)(void *arg, const char *subject, const char *ski,
+	                          const unsigned char *der, size_t len), void *arg);
 	int (*shared_keys)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
 	                   void *arg);
 	int (*exposed_keys)(struct cl_store *s,

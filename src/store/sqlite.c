@@ -3081,6 +3081,28 @@ out:
 	return rc;
 }
 
+static int sq_ca_certs(struct cl_store *s,
+                       int (*cb)(void *arg, const char *subject, const char *ski,
+                                 const unsigned char *der, size_t len), void *arg)
+{
+	struct sq_store *q = SQ(s);
+	sqlite3_stmt *st;
+	int rc = CL_OK, src;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT c.subject, c.ski, d.der FROM certs c JOIN cert_der d"
+	                       " ON d.cert_id=c.id WHERE c.is_ca=1 ORDER BY c.present DESC,"
+	                       " c.not_after DESC", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "CA certificates");
+	while ((src = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = cb(arg, col_text(st, 0), col_text(st, 1), sqlite3_column_blob(st, 2),
+		             (size_t)sqlite3_column_bytes(st, 2))) != CL_OK)
+			break;
+	if (rc == CL_OK && src != SQLITE_DONE)
+		rc = sq_rc(q, src, "CA certificates");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int sq_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
                           void *arg)
 {
@@ -3222,6 +3244,7 @@ const struct cl_store_backend cl_store_sqlite = {
 	.findings_stage_resolve = sq_findings_stage_resolve,
 	.findings_stage_end = sq_findings_stage_end,
 	.policy_rows = sq_policy_rows,
+	.ca_certs = sq_ca_certs,
 	.shared_keys = sq_shared_keys,
 	.exposed_keys = sq_exposed_keys,
 	.weak_rsa = sq_weak_rsa,

@@ -306,6 +306,13 @@ int cl_store_policy_rows(struct cl_store *s, const struct cl_filter *f, bool loc
 	return s->be->policy_rows(s, f, locations, cb, arg);
 }
 
+int cl_store_ca_certs(struct cl_store *s,
+                      int (*cb)(void *arg, const char *subject, const char *ski,
+                                const unsigned char *der, size_t len), void *arg)
+{
+	return s->be->ca_certs(s, cb, arg);
+}
+
 int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
                          void *arg)
 {

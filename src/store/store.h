@@ -457,6 +457,15 @@ struct cl_policy_row {
 int cl_store_policy_rows(struct cl_store *s, const struct cl_filter *f, bool locations,
                          int (*cb)(void *arg, const struct cl_policy_row *r), void *arg);
 
+/*
+ * Every CA certificate stored (present or not): its subject, subject key
+ * identifier (hex, may be NULL) and encoding, to find the issuer of a
+ * certificate (revocation checks need it).
+ */
+int cl_store_ca_certs(struct cl_store *s,
+                      int (*cb)(void *arg, const char *subject, const char *ski,
+                                const unsigned char *der, size_t len), void *arg);
+
 /* Present certificates sharing a key: cb(spki_hex, number of certificates). */
 int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
                          void *arg);
