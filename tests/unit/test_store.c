@@ -1,13 +1,16 @@
 /*
  * The inventory store through its public interface: ingestion, gone
  * detection, sweeps, findings, tags and inheritance, the append-only
- * audit trail and schema version checks.
+ * audit trail and schema version checks; JSON rows equal the rows handed
+ * to callbacks.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include "testutil.h"
+#include "report/report.h"
 #include "store/store.h"
 #include "x509/cert.h"
 
@@ -358,6 +361,110 @@ static void test_filters_and_summary(void **state)
 	cl_store_close(s);
 }
 
+/* ---- JSON rows (the store's encoder) equal the callback rows ------------ */
+
+struct json_check {
+	json_t *rows;  /* from cl_store_query, encoded by report */
+	size_t n;
+};
+
+static int compare_json(void *arg, const char *json, size_t len)
+{
+	struct json_check *jc = arg;
+	json_error_t jerr;
+	json_t *got = json_loadb(json, len, 0, &jerr), *want = json_array_get(jc->rows, jc->n);
+
+	if (!got)
+		fail_msg("invalid JSON (%s): %.*s", jerr.text, (int)len, json);
+	if (!json_equal(got, want)) {
+		char *w = json_dumps(want, JSON_COMPACT);
+		fail_msg("row %zu differs:\n got %.*s\nwant %s", jc->n, (int)len, json, w);
+	}
+	json_decref(got);
+	jc->n++;
+	return CL_OK;
+}
+
+struct rows_now {
+	json_t *rows;
+	int64_t now;
+};
+
+static int collect_json_now(void *arg, const struct cl_inv_row *row)
+{
+	struct rows_now *r = arg;
+
+	json_array_append_new(r->rows, cl_report_cert_json(row, r->now));
+	return CL_OK;
+}
+
+static void check_json(struct cl_store *s, const struct cl_filter *f, size_t want_rows)
+{
+	struct rows_now r = { json_array(), f->now };
+	struct json_check jc = { r.rows, 0 };
+
+	assert_int_equal(cl_store_query(s, f, collect_json_now, &r), CL_OK);
+	assert_int_equal(json_array_size(r.rows), want_rows);
+	assert_int_equal(cl_store_query_json(s, f, compare_json, &jc), CL_OK);
+	assert_int_equal(jc.n, want_rows);
+	json_decref(r.rows);
+}
+
+static void test_json_rows(void **state)
+{
+	struct cl_store *s = open_fresh("json");
+	/* everything JSON escapes: quotes, backslashes, control characters, UTF-8 */
+	const char *odd = "/j/q\"uo\\te\t\n\r\b\f\x01\x1f\x7f caf\xc3\xa9 \xe2\x82\xac.pem";
+	const char *add[] = { "pci", "we\"ird\\tag\x02" };
+	struct cl_tag_edit e = { "team \"q\"\n", "pr\xc3\xb6" "d", add, 2, NULL, 0 };
+	struct cl_filter f;
+	int64_t run1, run2;
+	long n;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run1), CL_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cl_store_observe_cert(s, run1, certs[i], "file", "/j/b.pem",
+		                                       "PEM \"bundle\"\x03", 1000, NULL), CL_OK);
+		assert_int_equal(cl_store_observe_cert(s, run1, certs[i], "file", odd, NULL, 1000 + i,
+		                                       NULL), CL_OK);
+	}
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[0], "tls", "h.example:443", "x",
+	                                       1000, NULL), CL_OK);
+	assert_int_equal(cl_store_tag(s, NULL, "/j/b.pem", &e, NULL, 1100, &n), CL_OK);
+	/* certs[2] leaves b.pem: a gone location, listed with --state all */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run2), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run2, certs[0], "file", "/j/b.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run2, certs[1], "file", "/j/b.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_location_done(s, run2, "file", "/j/b.pem", 2000, &n), CL_OK);
+	assert_int_equal(n, 1);
+	cl_filter_init(&f);
+	f.now = certs[0]->not_before + 86400 / 2;
+	check_json(s, &f, 3);
+	f.state = CL_STATE_ALL;
+	check_json(s, &f, 3);
+	f.desc = true;
+	f.limit = 2;
+	check_json(s, &f, 2);
+	f.limit = 0;
+	f.sort = "subject";
+	check_json(s, &f, 3);
+	f.sort = NULL;
+	f.desc = false;
+	f.expiring = 30 * 86400;
+	check_json(s, &f, 1);
+	f.state = CL_STATE_PRESENT;
+	f.expiring = -1;
+	f.location = "tls:*";
+	check_json(s, &f, 1);
+	f.location = NULL;
+	f.fp_prefix = fps[2];
+	check_json(s, &f, 1);
+	cl_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_append_only_and_schema),
 		cmocka_unit_test(test_filters_and_summary),
+		cmocka_unit_test(test_json_rows),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
