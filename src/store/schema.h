@@ -77,6 +77,36 @@ static const char *const cl_sqlite_migrations[] = {
 	" id INTEGER PRIMARY KEY, kind TEXT NOT NULL, args TEXT, actor TEXT,"
 	" started INTEGER NOT NULL, finished INTEGER, status TEXT, stats TEXT);"
 	"INSERT INTO meta VALUES('application','certledger');",
+	/* ==== listing (branch perf-ls): an appended migration, renumber on merge ====
+	 * listing: a copy of certs clustered by (present, not_after, id) in a
+	 * WITHOUT ROWID table, so that listing an expiry range reads
+	 * consecutive pages instead of one random certs row per certificate.
+	 * Same columns in the same order as certs (copied with SELECT *: a
+	 * migration adding a column to certs must add it here too). The store
+	 * copies the rows it inserts into certs (cheaper than an insert
+	 * trigger); triggers carry every update and delete of certs, whatever
+	 * the statement. */
+	"CREATE TABLE listing("
+	" id INTEGER NOT NULL, fp TEXT NOT NULL, serial TEXT NOT NULL,"
+	" subject TEXT NOT NULL, subject_cn TEXT NOT NULL,"
+	" issuer TEXT NOT NULL, issuer_cn TEXT NOT NULL, sans TEXT NOT NULL,"
+	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	" key_type TEXT NOT NULL, key_oid TEXT NOT NULL, key_bits INTEGER NOT NULL, curve TEXT,"
+	" sig_alg TEXT NOT NULL,"
+	" is_ca INTEGER NOT NULL, path_len INTEGER NOT NULL, self_signed INTEGER NOT NULL,"
+	" key_usage TEXT, eku TEXT, ski TEXT, aki TEXT, ocsp TEXT, ca_issuers TEXT, crl TEXT,"
+	" sct_count INTEGER NOT NULL, spki_sha256 TEXT NOT NULL, version INTEGER NOT NULL,"
+	" owner TEXT, environment TEXT, tags TEXT NOT NULL, first_seen INTEGER NOT NULL,"
+	" present INTEGER NOT NULL,"
+	" PRIMARY KEY(present, not_after, id)) WITHOUT ROWID;"
+	"CREATE TRIGGER listing_upd AFTER UPDATE ON certs BEGIN"
+	" DELETE FROM listing WHERE present=OLD.present AND not_after=OLD.not_after AND id=OLD.id;"
+	" INSERT INTO listing SELECT * FROM certs WHERE id=NEW.id; END;"
+	"CREATE TRIGGER listing_del AFTER DELETE ON certs BEGIN"
+	" DELETE FROM listing WHERE present=OLD.present AND not_after=OLD.not_after AND id=OLD.id;"
+	" END;"
+	"INSERT INTO listing SELECT * FROM certs ORDER BY present, not_after, id;",
+	/* ==== end of listing (branch perf-ls) ==== */
 };
 
 #endif

@@ -26,6 +26,7 @@ enum sq_stmt {
 	ST_CERT_BY_FP,
 	ST_CERT_INSERT,
 	ST_DER_INSERT,
+	ST_LISTING_INSERT,
 	ST_PLACE_GET,
 	ST_PLACE_INSERT,
 	ST_SIGHT_GET,
@@ -61,6 +62,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
 	"?22,?23,?24,?25,?26,?27,?28,1)",
 	[ST_DER_INSERT] = "INSERT INTO cert_der(cert_id,der) VALUES(?1,?2)",
+	/* new rows of certs join the listing here; updates and deletes reach it
+	 * through triggers (store/schema.h): an insert trigger costs more */
+	[ST_LISTING_INSERT] = "INSERT INTO listing SELECT * FROM certs WHERE id=?1",
 	[ST_PLACE_GET] = "SELECT id, created_run FROM places WHERE kind=?1 AND loc=?2",
 	[ST_PLACE_INSERT] = "INSERT INTO places(kind,loc,created_run) VALUES(?1,?2,?3)",
 	[ST_SIGHT_GET] = "SELECT state FROM sightings WHERE cert_id=?1 AND place_id=?2",
@@ -700,6 +704,13 @@ static int cert_insert(struct sq_store *q, const struct cl_cert *c, const char *
 	if ((rc = sq_done(q, st, "add certificate")) != CL_OK)
 		goto out;
 	*id = sqlite3_last_insert_rowid(q->db);
+	if (!(st = sq_stmt(q, ST_LISTING_INSERT))) {
+		rc = CL_ERR;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, *id);
+	if ((rc = sq_done(q, st, "add certificate to the listing")) != CL_OK)
+		goto out;
 	if (!(st = sq_stmt(q, ST_DER_INSERT))) {
 		rc = CL_ERR;
 		goto out;
@@ -2007,7 +2018,7 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	struct sq_where w;
 	sqlite3_stmt *st = NULL;
 	const char *col;
-	char tail[1200], limit[40] = "", locjoin[200] = "";
+	char head[600], tail[1200], limit[40] = "", locjoin[200] = "";
 	int rc, src, lockidx = 0;
 
 	if (!(col = sort_column(f->sort)))
@@ -2030,9 +2041,12 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "", limit,
 	         f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "", locjoin,
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "");
-	if ((rc = where_prepare(q, &w, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state,"
-	                        " s.detail, s.first_seen, s.last_seen FROM (SELECT * FROM certs c",
-	                        tail, &st)) != CL_OK)
+	/* listing (a copy of certs clustered by expiry) unless the fingerprint
+	 * index of certs finds the rows */
+	snprintf(head, sizeof head, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state, s.detail,"
+	         " s.first_seen, s.last_seen FROM (SELECT * FROM %s c",
+	         f->fp_prefix ? "certs" : "listing");
+	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);

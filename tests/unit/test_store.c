@@ -1,8 +1,8 @@
 /*
  * The inventory store through its public interface: ingestion, gone
  * detection, sweeps, findings, tags and inheritance, the append-only
- * audit trail and schema version checks; JSON rows equal the rows handed
- * to callbacks.
+ * audit trail and schema version checks; the listing copy of certs stays
+ * equal to it, and JSON rows equal the rows handed to callbacks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +74,29 @@ static struct cl_store *open_fresh(const char *name)
 	return s;
 }
 
+/*
+ * The listing table (certs clustered by expiry, kept by triggers) holds
+ * exactly the rows of certs.
+ */
+static void assert_listing_equal(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                 "SELECT (SELECT count(*) FROM certs), (SELECT count(*) FROM listing),"
+	                 " (SELECT count(*) FROM (SELECT * FROM certs EXCEPT SELECT * FROM listing)),"
+	                 " (SELECT count(*) FROM (SELECT * FROM listing EXCEPT SELECT * FROM certs))",
+	                 -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+	assert_int_equal(sqlite3_column_int(st, 2), 0);
+	assert_int_equal(sqlite3_column_int(st, 3), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 struct collect {
 	int n;
 	char fp[8][65];
@@ -105,6 +128,7 @@ static struct collect query(struct cl_store *s, enum cl_state state)
 	cl_filter_init(&f);
 	f.state = state;
 	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	assert_listing_equal();
 	return c;
 }
 
@@ -361,6 +385,60 @@ static void test_filters_and_summary(void **state)
 	cl_store_close(s);
 }
 
+static void sql(const char *q)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err);
+	sqlite3_close(db);
+}
+
+/* Writes by any statement, and databases from before the listing existed. */
+static void test_listing_triggers_and_migration(void **state)
+{
+	struct cl_store *s = open_fresh("listing");
+	const char *add[] = { "a", "b" }, *rm[] = { "a" };
+	struct cl_tag_edit e = { "ops", "", add, 2, NULL, 0 };
+	char err[512], prefix[12];
+	int64_t run;
+	long n;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run), CL_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cl_store_observe_cert(s, run, certs[i], "file", "/l/f.pem", NULL,
+		                                       1000, NULL), CL_OK);
+	assert_listing_equal();
+	/* edits by location: owner set, environment cleared, tags added then removed */
+	assert_int_equal(cl_store_tag(s, NULL, "/l/*", &e, NULL, 1100, &n), CL_OK);
+	assert_int_equal(n, 3);
+	assert_listing_equal();
+	e.owner = NULL;
+	e.environment = "prod";
+	e.nadd = 0;
+	e.remove = rm;
+	e.nremove = 1;
+	snprintf(prefix, sizeof prefix, "%.8s", fps[1]);
+	assert_int_equal(cl_store_tag(s, prefix, NULL, &e, NULL, 1200, &n), CL_OK);
+	assert_listing_equal();
+	cl_store_close(s);
+	/* any statement writing certs, not only the store's own */
+	sql("UPDATE certs SET owner='raw', subject='CN=\"x\"' WHERE id=1;"
+	    "UPDATE certs SET present=0 WHERE id=2;");
+	assert_listing_equal();
+	sql("DELETE FROM certs WHERE id=3;");
+	assert_listing_equal();
+	/* a database from before migration 2: the listing is filled on open */
+	sql("DROP TRIGGER listing_upd; DROP TRIGGER listing_del;"
+	    "DROP TABLE listing; UPDATE certs SET tags=',late,'; PRAGMA user_version=1;");
+	assert_int_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_OK);
+	assert_listing_equal();
+	cl_store_close(s);
+}
+
 /* ---- JSON rows (the store's encoder) equal the callback rows ------------ */
 
 struct json_check {
@@ -473,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_findings),
 		cmocka_unit_test(test_append_only_and_schema),
 		cmocka_unit_test(test_filters_and_summary),
+		cmocka_unit_test(test_listing_triggers_and_migration),
 		cmocka_unit_test(test_json_rows),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
