@@ -581,6 +581,200 @@ static int sq_run_end(struct cl_store *s, int64_t run_id, const char *status,
 	return rc;
 }
 
+/* ---- JSON text -------------------------------------------------------------- */
+
+/*
+ * JSON text without a tree per value (jansson costs several times more):
+ * the rows of `ls --format json` and the details of the most frequent
+ * events. Strings are escaped as SQLite's JSON functions do. Every value
+ * reserves its worst case first, then is written without further checks;
+ * a failed reservation sets err.
+ */
+struct jenc {
+	char *p;
+	size_t len, cap;
+	int err;
+	int64_t tcache[2];  /* times repeat (a run's first/last seen): last two formatted */
+	char tstr[2][24];
+};
+
+static bool j_need(struct jenc *j, size_t n)
+{
+	size_t cap = j->cap ? j->cap : 4096;
+	char *np;
+
+	if (j->err != CL_OK)
+		return false;
+	if (j->len + n <= j->cap)
+		return true;
+	while (cap < j->len + n)
+		cap *= 2;
+	if (cap > (256u << 20) || !(np = realloc(j->p, cap))) {
+		j->err = CL_ERR_NOMEM;
+		return false;
+	}
+	j->p = np;
+	j->cap = cap;
+	return true;
+}
+
+static void j_raw(struct jenc *j, const char *s, size_t n)
+{
+	if (j_need(j, n)) {
+		memcpy(j->p + j->len, s, n);
+		j->len += n;
+	}
+}
+
+#define J_LIT(j, lit) j_raw((j), (lit), sizeof(lit) - 1)
+/* ,"key": (keys after the first of an object) */
+#define J_KEY(j, key) J_LIT((j), ",\"" key "\":")
+
+/* Word tricks (Hacker's Delight, "bit twiddling hacks"): nonzero when some
+ * byte of w is zero, or less than n (n <= 128). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS (ONES * 0x80)
+#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* A JSON string of s[0..n): the worst case is 6 bytes per input byte. */
+static void j_strn(struct jenc *j, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef", short_esc[32] = {
+		['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+	};
+	size_t i, run = 0;
+	char *o;
+
+	if (n > SIZE_MAX / 8 || !j_need(j, 6 * n + 2))
+		return;
+	o = j->p + j->len;
+	*o++ = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c;
+		/* skips 8 bytes at a time while none is a control, '"' or '\\' */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (HAS_LESS(w, 0x20) | HAS_ZERO(w ^ ONES * '"') | HAS_ZERO(w ^ ONES * '\\'))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		memcpy(o, s + run, i - run);
+		o += i - run;
+		run = i + 1;
+		*o++ = '\\';
+		if (c == '"' || c == '\\') {
+			*o++ = (char)c;
+		} else if (short_esc[c]) {
+			*o++ = short_esc[c];
+		} else {
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
+		}
+	}
+	memcpy(o, s + run, n - run);
+	o += n - run;
+	*o++ = '"';
+	j->len = (size_t)(o - j->p);
+}
+
+/* A string value, or null. */
+static void j_str(struct jenc *j, const char *s)
+{
+	if (s)
+		j_strn(j, s, strlen(s));
+	else
+		J_LIT(j, "null");
+}
+
+static void j_int(struct jenc *j, int64_t v)
+{
+	char num[24], *e = num + sizeof num, *p = e;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	j_raw(j, p, (size_t)(e - p));
+}
+
+static void j_time(struct jenc *j, int64_t t)
+{
+	int k = t == j->tcache[0] ? 0 : t == j->tcache[1] ? 1 : -1;
+
+	if (k < 0) {
+		/* keep the most recent in slot 0 */
+		j->tcache[1] = j->tcache[0];
+		memcpy(j->tstr[1], j->tstr[0], sizeof j->tstr[0]);
+		j->tcache[0] = t;
+		cl_time_fmt(j->tstr[0], sizeof j->tstr[0], t);
+		k = 0;
+	}
+	j_strn(j, j->tstr[k], strlen(j->tstr[k]));
+}
+
+/* A list column stored delimited by sep: its non-empty pieces. */
+static void j_list(struct jenc *j, const char *s, char sep)
+{
+	const char *e;
+	bool first = true;
+
+	J_LIT(j, "[");
+	while (s && *s) {
+		size_t n = (e = strchr(s, sep)) ? (size_t)(e - s) : strlen(s);
+		if (n) {
+			if (!first)
+				J_LIT(j, ",");
+			j_strn(j, s, n);
+			first = false;
+		}
+		s += n + (e != NULL);
+	}
+	J_LIT(j, "]");
+}
+
+/*
+ * An event detail of string members (NULL values: null), keys in the
+ * order given (callers list them sorted, as JSON_SORT_KEYS did). NULL when
+ * a value is not valid UTF-8 or memory runs out: no detail, as jansson
+ * gave. free() the result.
+ */
+static char *detail_strs(const char *const *kv, size_t n)
+{
+	struct jenc j = { 0 };
+	size_t i;
+
+	J_LIT(&j, "{");
+	for (i = 0; i < n; i++) {
+		const char *k = kv[2 * i], *v = kv[2 * i + 1];
+		if (v && !cl_utf8_valid(v, strlen(v))) {
+			free(j.p);
+			return NULL;
+		}
+		if (i)
+			J_LIT(&j, ",");
+		j_str(&j, k);
+		J_LIT(&j, ":");
+		j_str(&j, v);
+	}
+	j_raw(&j, "}", 2);  /* with the NUL */
+	if (j.err != CL_OK) {
+		free(j.p);
+		return NULL;
+	}
+	return j.p;
+}
+
 /* ---- ingestion --------------------------------------------------------- */
 
 /*
@@ -887,17 +1081,18 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 			goto out;
 	}
 	if (*what & CL_OBS_NEW_CERT) {
-		ev = json_detail(json_pack("{s:s,s:s,s:s,s:s?}", "subject", c->subject,
-		                           "issuer", c->issuer, "not_after",
-		                           cl_time_fmt(tbuf, sizeof tbuf, c->not_after),
-		                           "container", detail));
+		const char *kv[] = { "container", detail, "issuer", c->issuer, "not_after",
+		                     cl_time_fmt(tbuf, sizeof tbuf, c->not_after),
+		                     "subject", c->subject };
+		ev = detail_strs(kv, CL_ARRAY_LEN(kv) / 2);
 		if ((rc = sq_event(q, now, "cert.new", fp, location, ev)) != CL_OK)
 			goto out;
 		/* a location created by this run has no owner and no history */
 		if (created_run != run_id)
 			rc = cert_inherit(q, cert_id, fp, place_id, location, now);
 	} else if (*what & CL_OBS_NEW_SIGHTING) {
-		ev = json_detail(json_pack("{s:s?}", "container", detail));
+		const char *kv[] = { "container", detail };
+		ev = detail_strs(kv, 1);
 		rc = sq_event(q, now, "location.new", fp, location, ev);
 	} else if (*what & CL_OBS_BACK) {
 		rc = sq_event(q, now, "location.back", fp, location, NULL);
@@ -1661,20 +1856,6 @@ static int acc_locs(struct acc *a)
 	return CL_OK;
 }
 
-/*
- * The rows of `ls --format json`, encoded here from the stored columns
- * (the fields of cl_report_cert_json, in its order; strings escaped as
- * SQLite's JSON functions do). Every value reserves its worst case first,
- * then is written without further checks; a failed reservation sets err.
- */
-struct jenc {
-	char *p;
-	size_t len, cap;
-	int err;
-	int64_t tcache[2];  /* times repeat (a run's first/last seen): last two formatted */
-	char tstr[2][24];
-};
-
 /* What a query does with each assembled certificate. */
 struct emitter {
 	int (*emit)(struct sq_store *q, struct acc *a, struct emitter *e);
@@ -1755,151 +1936,6 @@ static void acc_free(struct acc *a)
 }
 
 /* ---- JSON encoding of a listed certificate ------------------------------- */
-
-static bool j_need(struct jenc *j, size_t n)
-{
-	size_t cap = j->cap ? j->cap : 4096;
-	char *np;
-
-	if (j->err != CL_OK)
-		return false;
-	if (j->len + n <= j->cap)
-		return true;
-	while (cap < j->len + n)
-		cap *= 2;
-	if (cap > (256u << 20) || !(np = realloc(j->p, cap))) {
-		j->err = CL_ERR_NOMEM;
-		return false;
-	}
-	j->p = np;
-	j->cap = cap;
-	return true;
-}
-
-static void j_raw(struct jenc *j, const char *s, size_t n)
-{
-	if (j_need(j, n)) {
-		memcpy(j->p + j->len, s, n);
-		j->len += n;
-	}
-}
-
-#define J_LIT(j, lit) j_raw((j), (lit), sizeof(lit) - 1)
-/* ,"key": (keys after the first of an object) */
-#define J_KEY(j, key) J_LIT((j), ",\"" key "\":")
-
-/* Word tricks (Hacker's Delight, "bit twiddling hacks"): nonzero when some
- * byte of w is zero, or less than n (n <= 128). */
-#define ONES UINT64_C(0x0101010101010101)
-#define HIGHS (ONES * 0x80)
-#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
-#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
-
-/* A JSON string of s[0..n): the worst case is 6 bytes per input byte. */
-static void j_strn(struct jenc *j, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef", short_esc[32] = {
-		['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
-	};
-	size_t i, run = 0;
-	char *o;
-
-	if (n > SIZE_MAX / 8 || !j_need(j, 6 * n + 2))
-		return;
-	o = j->p + j->len;
-	*o++ = '"';
-	for (i = 0; i < n; i++) {
-		unsigned char c;
-		/* skips 8 bytes at a time while none is a control, '"' or '\\' */
-		while (i + 8 <= n) {
-			uint64_t w;
-			memcpy(&w, s + i, 8);
-			if (HAS_LESS(w, 0x20) | HAS_ZERO(w ^ ONES * '"') | HAS_ZERO(w ^ ONES * '\\'))
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		memcpy(o, s + run, i - run);
-		o += i - run;
-		run = i + 1;
-		*o++ = '\\';
-		if (c == '"' || c == '\\') {
-			*o++ = (char)c;
-		} else if (short_esc[c]) {
-			*o++ = short_esc[c];
-		} else {
-			memcpy(o, "u00", 3);
-			o[3] = hex[c >> 4];
-			o[4] = hex[c & 15];
-			o += 5;
-		}
-	}
-	memcpy(o, s + run, n - run);
-	o += n - run;
-	*o++ = '"';
-	j->len = (size_t)(o - j->p);
-}
-
-/* A string value, or null. */
-static void j_str(struct jenc *j, const char *s)
-{
-	if (s)
-		j_strn(j, s, strlen(s));
-	else
-		J_LIT(j, "null");
-}
-
-static void j_int(struct jenc *j, int64_t v)
-{
-	char num[24], *e = num + sizeof num, *p = e;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	j_raw(j, p, (size_t)(e - p));
-}
-
-static void j_time(struct jenc *j, int64_t t)
-{
-	int k = t == j->tcache[0] ? 0 : t == j->tcache[1] ? 1 : -1;
-
-	if (k < 0) {
-		/* keep the most recent in slot 0 */
-		j->tcache[1] = j->tcache[0];
-		memcpy(j->tstr[1], j->tstr[0], sizeof j->tstr[0]);
-		j->tcache[0] = t;
-		cl_time_fmt(j->tstr[0], sizeof j->tstr[0], t);
-		k = 0;
-	}
-	j_strn(j, j->tstr[k], strlen(j->tstr[k]));
-}
-
-/* A list column stored delimited by sep: its non-empty pieces. */
-static void j_list(struct jenc *j, const char *s, char sep)
-{
-	const char *e;
-	bool first = true;
-
-	J_LIT(j, "[");
-	while (s && *s) {
-		size_t n = (e = strchr(s, sep)) ? (size_t)(e - s) : strlen(s);
-		if (n) {
-			if (!first)
-				J_LIT(j, ",");
-			j_strn(j, s, n);
-			first = false;
-		}
-		s += n + (e != NULL);
-	}
-	J_LIT(j, "]");
-}
 
 /* How each listed field is encoded from the accumulated columns. */
 enum jkind { JK_STR, JK_LINES, JK_CSV, JK_TIME, JK_INT, JK_POSITIVE, JK_NONNEG, JK_BOOL,

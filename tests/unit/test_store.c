@@ -488,6 +488,28 @@ static void check_json(struct cl_store *s, const struct cl_filter *f, size_t wan
 	json_decref(r.rows);
 }
 
+/* Event details are JSON objects whose container is the detail observed. */
+static int check_detail(void *arg, const struct cl_event_row *e)
+{
+	json_t *d = json_loads(e->detail ? e->detail : "", 0, NULL);
+
+	if (!d || !json_is_object(d))
+		fail_msg("%s: detail is not a JSON object: %s", e->type, e->detail);
+	if (strcmp(e->type, "cert.new") == 0 || strcmp(e->type, "location.new") == 0) {
+		json_t *c = json_object_get(d, "container");
+		const char *want = strcmp(e->location, "file:/j/b.pem") == 0 ? arg :
+		                   strncmp(e->location, "tls:", 4) == 0 ? "x" : NULL;
+		if (want ? !json_is_string(c) || strcmp(json_string_value(c), want) : !json_is_null(c))
+			fail_msg("%s at %s: container %s", e->type, e->location, e->detail);
+		if (strcmp(e->type, "cert.new") == 0)
+			assert_true(json_is_string(json_object_get(d, "subject")) &&
+			            json_is_string(json_object_get(d, "issuer")) &&
+			            json_is_string(json_object_get(d, "not_after")));
+	}
+	json_decref(d);
+	return CL_OK;
+}
+
 static void test_json_rows(void **state)
 {
 	struct cl_store *s = open_fresh("json");
@@ -509,6 +531,12 @@ static void test_json_rows(void **state)
 	}
 	assert_int_equal(cl_store_observe_cert(s, run1, certs[0], "tls", "h.example:443", "x",
 	                                       1000, NULL), CL_OK);
+	{
+		struct cl_event_filter ef = { 0 };
+		ef.type = "*.new";
+		assert_int_equal(cl_store_events(s, &ef, check_detail, (void *)"PEM \"bundle\"\x03"),
+		                 CL_OK);
+	}
 	assert_int_equal(cl_store_tag(s, NULL, "/j/b.pem", &e, NULL, 1100, &n), CL_OK);
 	/* certs[2] leaves b.pem: a gone location, listed with --state all */
 	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run2), CL_OK);
