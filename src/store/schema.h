@@ -82,10 +82,11 @@ static const char *const cl_sqlite_migrations[] = {
 	 * WITHOUT ROWID table, so that listing an expiry range reads
 	 * consecutive pages instead of one random certs row per certificate.
 	 * Same columns in the same order as certs (copied with SELECT *: a
-	 * migration adding a column to certs must add it here too). The store
-	 * copies the rows it inserts into certs (cheaper than an insert
-	 * trigger); triggers carry every update and delete of certs, whatever
-	 * the statement. */
+	 * migration adding a column to certs must add it here too).
+	 * It holds the certs rows with id <= meta 'listing_upto'; newer rows
+	 * (a discovery under way) join it in key order when their run ends,
+	 * and queries read certs while such rows exist. Triggers carry every
+	 * update and delete of the rows it holds, whatever the statement. */
 	"CREATE TABLE listing("
 	" id INTEGER NOT NULL, fp TEXT NOT NULL, serial TEXT NOT NULL,"
 	" subject TEXT NOT NULL, subject_cn TEXT NOT NULL,"
@@ -99,13 +100,16 @@ static const char *const cl_sqlite_migrations[] = {
 	" owner TEXT, environment TEXT, tags TEXT NOT NULL, first_seen INTEGER NOT NULL,"
 	" present INTEGER NOT NULL,"
 	" PRIMARY KEY(present, not_after, id)) WITHOUT ROWID;"
-	"CREATE TRIGGER listing_upd AFTER UPDATE ON certs BEGIN"
+	"CREATE TRIGGER listing_upd AFTER UPDATE ON certs"
+	" WHEN OLD.id<=(SELECT CAST(value AS INTEGER) FROM meta WHERE key='listing_upto') BEGIN"
 	" DELETE FROM listing WHERE present=OLD.present AND not_after=OLD.not_after AND id=OLD.id;"
 	" INSERT INTO listing SELECT * FROM certs WHERE id=NEW.id; END;"
-	"CREATE TRIGGER listing_del AFTER DELETE ON certs BEGIN"
+	"CREATE TRIGGER listing_del AFTER DELETE ON certs"
+	" WHEN OLD.id<=(SELECT CAST(value AS INTEGER) FROM meta WHERE key='listing_upto') BEGIN"
 	" DELETE FROM listing WHERE present=OLD.present AND not_after=OLD.not_after AND id=OLD.id;"
 	" END;"
-	"INSERT INTO listing SELECT * FROM certs ORDER BY present, not_after, id;",
+	"INSERT INTO listing SELECT * FROM certs ORDER BY present, not_after, id;"
+	"INSERT INTO meta VALUES('listing_upto', (SELECT ifnull(max(id), 0) FROM certs));",
 	/* ==== end of listing (branch perf-ls) ==== */
 };
 

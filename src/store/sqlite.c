@@ -26,7 +26,7 @@ enum sq_stmt {
 	ST_CERT_BY_FP,
 	ST_CERT_INSERT,
 	ST_DER_INSERT,
-	ST_LISTING_INSERT,
+	ST_LISTING_TAIL,
 	ST_PLACE_GET,
 	ST_PLACE_INSERT,
 	ST_SIGHT_GET,
@@ -62,9 +62,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
 	"?22,?23,?24,?25,?26,?27,?28,1)",
 	[ST_DER_INSERT] = "INSERT INTO cert_der(cert_id,der) VALUES(?1,?2)",
-	/* new rows of certs join the listing here; updates and deletes reach it
-	 * through triggers (store/schema.h): an insert trigger costs more */
-	[ST_LISTING_INSERT] = "INSERT INTO listing SELECT * FROM certs WHERE id=?1",
+	[ST_LISTING_TAIL] =
+	"SELECT CAST(value AS INTEGER), (SELECT ifnull(max(id), 0) FROM certs) FROM meta"
+	" WHERE key='listing_upto'",
 	[ST_PLACE_GET] = "SELECT id, created_run FROM places WHERE kind=?1 AND loc=?2",
 	[ST_PLACE_INSERT] = "INSERT INTO places(kind,loc,created_run) VALUES(?1,?2,?3)",
 	[ST_SIGHT_GET] = "SELECT state FROM sightings WHERE cert_id=?1 AND place_id=?2",
@@ -562,23 +562,84 @@ static int sq_run_begin(struct cl_store *s, const char *kind, const char *args,
 	return rc;
 }
 
+/*
+ * The certs rows not yet in the listing (store/schema.h): ids in
+ * (*upto, *max].
+ */
+static int listing_tail(struct sq_store *q, int64_t *upto, int64_t *max)
+{
+	sqlite3_stmt *st = sq_stmt(q, ST_LISTING_TAIL);
+	int src;
+
+	*upto = *max = -1;
+	if (!st)
+		return CL_ERR;
+	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		*upto = sqlite3_column_int64(st, 0);
+		*max = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "read the listing");
+}
+
+/*
+ * Adds the tail to the listing in key order: a sorted pass instead of a
+ * B-tree insert at a random place per certificate during discovery. A
+ * large tail (a first inventory) is read in the order of the certs_expiry
+ * index, which needs no sorter; a small one (a few certificates new in a
+ * large inventory) is sorted.
+ */
+static int listing_flush(struct sq_store *q)
+{
+	sqlite3_stmt *st;
+	int64_t upto, max;
+	int rc;
+
+	if ((rc = listing_tail(q, &upto, &max)) != CL_OK || max <= upto)
+		return rc;
+	if (sqlite3_prepare_v2(q->db, max - upto > 20000 || max - upto > max / 4
+	                       ? "INSERT INTO listing SELECT * FROM certs INDEXED BY certs_expiry"
+	                         " WHERE id>?1 ORDER BY present, not_after"
+	                       : "INSERT INTO listing SELECT * FROM certs NOT INDEXED WHERE id>?1"
+	                         " ORDER BY present, not_after, id", -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
+	sqlite3_bind_int64(st, 1, upto);
+	rc = sq_done(q, st, "update the listing");
+	sqlite3_finalize(st);
+	if (rc != CL_OK)
+		return rc;
+	if (sqlite3_prepare_v2(q->db, "UPDATE meta SET value=?1 WHERE key='listing_upto'", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
+	sqlite3_bind_int64(st, 1, max);
+	rc = sq_done(q, st, "update the listing");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Ends the run; the certificates it added join the listing. */
 static int sq_run_end(struct cl_store *s, int64_t run_id, const char *status,
                       const char *stats_json, int64_t now)
 {
 	struct sq_store *q = SQ(s);
 	sqlite3_stmt *st;
+	bool mine;
 	int rc;
 
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
 	if (sqlite3_prepare_v2(q->db, "UPDATE runs SET finished=?2, status=?3, stats=?4"
 	                       " WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "finish run");
+		return sq_auto_end(q, mine, sq_rc(q, sqlite3_errcode(q->db), "finish run"));
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, now);
 	bind_text(st, 3, status);
 	bind_text(st, 4, stats_json);
 	rc = sq_done(q, st, "finish run");
 	sqlite3_finalize(st);
-	return rc;
+	if (rc == CL_OK)
+		rc = listing_flush(q);
+	return sq_auto_end(q, mine, rc);
 }
 
 /* ---- JSON text -------------------------------------------------------------- */
@@ -898,13 +959,6 @@ static int cert_insert(struct sq_store *q, const struct cl_cert *c, const char *
 	if ((rc = sq_done(q, st, "add certificate")) != CL_OK)
 		goto out;
 	*id = sqlite3_last_insert_rowid(q->db);
-	if (!(st = sq_stmt(q, ST_LISTING_INSERT))) {
-		rc = CL_ERR;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, *id);
-	if ((rc = sq_done(q, st, "add certificate to the listing")) != CL_OK)
-		goto out;
 	if (!(st = sq_stmt(q, ST_DER_INSERT))) {
 		rc = CL_ERR;
 		goto out;
@@ -2055,6 +2109,8 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	sqlite3_stmt *st = NULL;
 	const char *col;
 	char head[600], tail[1200], limit[40] = "", locjoin[200] = "";
+	int64_t upto = -1, max = 0;
+	bool snapshot = false;
 	int rc, src, lockidx = 0;
 
 	if (!(col = sort_column(f->sort)))
@@ -2077,11 +2133,19 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "", limit,
 	         f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "", locjoin,
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "");
-	/* listing (a copy of certs clustered by expiry) unless the fingerprint
-	 * index of certs finds the rows */
+	/* listing (a copy of certs clustered by expiry) when it holds every
+	 * row, unless the fingerprint index of certs finds the rows; one read
+	 * transaction, so that no run commits in between */
+	if (!q->in_txn) {
+		if ((rc = sq_exec(q, "BEGIN")) != CL_OK)
+			goto out;
+		snapshot = true;
+	}
+	if (!f->fp_prefix && (rc = listing_tail(q, &upto, &max)) != CL_OK)
+		goto out;
 	snprintf(head, sizeof head, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state, s.detail,"
 	         " s.first_seen, s.last_seen FROM (SELECT * FROM %s c",
-	         f->fp_prefix ? "certs" : "listing");
+	         !f->fp_prefix && upto >= 0 && upto == max ? "listing" : "certs");
 	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2102,6 +2166,8 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	rc = a.id ? e->emit(q, &a, e) : CL_OK;
 out:
 	sqlite3_finalize(st);
+	if (snapshot)
+		sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);  /* reads only */
 	acc_free(&a);
 	where_free(&w);
 	return rc;

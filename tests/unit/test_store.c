@@ -75,26 +75,34 @@ static struct cl_store *open_fresh(const char *name)
 }
 
 /*
- * The listing table (certs clustered by expiry, kept by triggers) holds
- * exactly the rows of certs.
+ * The listing table (certs clustered by expiry) holds exactly the rows of
+ * certs up to its watermark; rows above it (a run under way) join when
+ * the run ends. Returns the number of rows not yet listed.
  */
-static void assert_listing_equal(void)
+static int assert_listing_equal(void)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
+	int tail;
 
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
-	                 "SELECT (SELECT count(*) FROM certs), (SELECT count(*) FROM listing),"
-	                 " (SELECT count(*) FROM (SELECT * FROM certs EXCEPT SELECT * FROM listing)),"
-	                 " (SELECT count(*) FROM (SELECT * FROM listing EXCEPT SELECT * FROM certs))",
+	                 "WITH u(upto) AS (SELECT CAST(value AS INTEGER) FROM meta"
+	                 "  WHERE key='listing_upto'),"
+	                 " l AS (SELECT * FROM certs WHERE id<=(SELECT upto FROM u))"
+	                 "SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM listing),"
+	                 " (SELECT count(*) FROM (SELECT * FROM l EXCEPT SELECT * FROM listing)),"
+	                 " (SELECT count(*) FROM (SELECT * FROM listing EXCEPT SELECT * FROM l)),"
+	                 " (SELECT count(*) FROM certs WHERE id>(SELECT upto FROM u))",
 	                 -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
 	assert_int_equal(sqlite3_column_int(st, 2), 0);
 	assert_int_equal(sqlite3_column_int(st, 3), 0);
+	tail = sqlite3_column_int(st, 4);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	return tail;
 }
 
 struct collect {
@@ -128,7 +136,7 @@ static struct collect query(struct cl_store *s, enum cl_state state)
 	cl_filter_init(&f);
 	f.state = state;
 	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
-	assert_listing_equal();
+	(void)assert_listing_equal();
 	return c;
 }
 
@@ -396,7 +404,11 @@ static void sql(const char *q)
 	sqlite3_close(db);
 }
 
-/* Writes by any statement, and databases from before the listing existed. */
+/*
+ * The listing follows every change of a listed certificate (presence,
+ * owner, environment, tags), by the store or any other statement, and is
+ * filled when a database from before it is opened.
+ */
 static void test_listing_triggers_and_migration(void **state)
 {
 	struct cl_store *s = open_fresh("listing");
@@ -411,11 +423,13 @@ static void test_listing_triggers_and_migration(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(cl_store_observe_cert(s, run, certs[i], "file", "/l/f.pem", NULL,
 		                                       1000, NULL), CL_OK);
-	assert_listing_equal();
+	assert_int_equal(assert_listing_equal(), 3);  /* listed when the run ends */
+	assert_int_equal(cl_store_run_end(s, run, "ok", NULL, 1001), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
 	/* edits by location: owner set, environment cleared, tags added then removed */
 	assert_int_equal(cl_store_tag(s, NULL, "/l/*", &e, NULL, 1100, &n), CL_OK);
 	assert_int_equal(n, 3);
-	assert_listing_equal();
+	assert_int_equal(assert_listing_equal(), 0);
 	e.owner = NULL;
 	e.environment = "prod";
 	e.nadd = 0;
@@ -423,19 +437,35 @@ static void test_listing_triggers_and_migration(void **state)
 	e.nremove = 1;
 	snprintf(prefix, sizeof prefix, "%.8s", fps[1]);
 	assert_int_equal(cl_store_tag(s, prefix, NULL, &e, NULL, 1200, &n), CL_OK);
-	assert_listing_equal();
+	assert_int_equal(assert_listing_equal(), 0);
+	/* gone from the file, present elsewhere, then swept: presence changes */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run, certs[0], "file", "/l/f.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run, certs[1], "file", "/m/g.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_location_done(s, run, "file", "/l/f.pem", 2000, &n), CL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(assert_listing_equal(), 0);
+	assert_int_equal(cl_store_sweep(s, run, "file", "/m", exists_never, NULL, 2000, &n), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	/* back */
+	assert_int_equal(cl_store_observe_cert(s, run, certs[2], "file", "/l/f.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
 	cl_store_close(s);
 	/* any statement writing certs, not only the store's own */
 	sql("UPDATE certs SET owner='raw', subject='CN=\"x\"' WHERE id=1;"
-	    "UPDATE certs SET present=0 WHERE id=2;");
-	assert_listing_equal();
+	    "UPDATE certs SET present=1-present WHERE id=2;");
+	assert_int_equal(assert_listing_equal(), 0);
 	sql("DELETE FROM certs WHERE id=3;");
-	assert_listing_equal();
+	assert_int_equal(assert_listing_equal(), 0);
 	/* a database from before migration 2: the listing is filled on open */
-	sql("DROP TRIGGER listing_upd; DROP TRIGGER listing_del;"
-	    "DROP TABLE listing; UPDATE certs SET tags=',late,'; PRAGMA user_version=1;");
+	sql("DROP TRIGGER listing_upd; DROP TRIGGER listing_del; DROP TABLE listing;"
+	    "DELETE FROM meta WHERE key='listing_upto'; UPDATE certs SET tags=',late,';"
+	    "PRAGMA user_version=1;");
 	assert_int_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_OK);
-	assert_listing_equal();
+	assert_int_equal(assert_listing_equal(), 0);
 	cl_store_close(s);
 }
 
@@ -510,6 +540,35 @@ static int check_detail(void *arg, const struct cl_event_row *e)
 	return CL_OK;
 }
 
+/* The same listings, JSON and callback rows, for several filters. */
+static void check_filters(struct cl_store *s)
+{
+	struct cl_filter f;
+
+	cl_filter_init(&f);
+	f.now = certs[0]->not_before + 86400 / 2;
+	check_json(s, &f, 3);
+	f.state = CL_STATE_ALL;
+	check_json(s, &f, 3);
+	f.desc = true;
+	f.limit = 2;
+	check_json(s, &f, 2);
+	f.limit = 0;
+	f.sort = "subject";
+	check_json(s, &f, 3);
+	f.sort = NULL;
+	f.desc = false;
+	f.expiring = 30 * 86400;
+	check_json(s, &f, 1);
+	f.state = CL_STATE_PRESENT;
+	f.expiring = -1;
+	f.location = "tls:*";
+	check_json(s, &f, 1);
+	f.location = NULL;
+	f.fp_prefix = fps[2];
+	check_json(s, &f, 1);
+}
+
 static void test_json_rows(void **state)
 {
 	struct cl_store *s = open_fresh("json");
@@ -517,7 +576,6 @@ static void test_json_rows(void **state)
 	const char *odd = "/j/q\"uo\\te\t\n\r\b\f\x01\x1f\x7f caf\xc3\xa9 \xe2\x82\xac.pem";
 	const char *add[] = { "pci", "we\"ird\\tag\x02" };
 	struct cl_tag_edit e = { "team \"q\"\n", "pr\xc3\xb6" "d", add, 2, NULL, 0 };
-	struct cl_filter f;
 	int64_t run1, run2;
 	long n;
 
@@ -546,28 +604,13 @@ static void test_json_rows(void **state)
 	                                       NULL), CL_OK);
 	assert_int_equal(cl_store_location_done(s, run2, "file", "/j/b.pem", 2000, &n), CL_OK);
 	assert_int_equal(n, 1);
-	cl_filter_init(&f);
-	f.now = certs[0]->not_before + 86400 / 2;
-	check_json(s, &f, 3);
-	f.state = CL_STATE_ALL;
-	check_json(s, &f, 3);
-	f.desc = true;
-	f.limit = 2;
-	check_json(s, &f, 2);
-	f.limit = 0;
-	f.sort = "subject";
-	check_json(s, &f, 3);
-	f.sort = NULL;
-	f.desc = false;
-	f.expiring = 30 * 86400;
-	check_json(s, &f, 1);
-	f.state = CL_STATE_PRESENT;
-	f.expiring = -1;
-	f.location = "tls:*";
-	check_json(s, &f, 1);
-	f.location = NULL;
-	f.fp_prefix = fps[2];
-	check_json(s, &f, 1);
+	/* read from certs while the run's certificates are not listed yet */
+	assert_int_equal(assert_listing_equal(), 3);
+	check_filters(s);
+	assert_int_equal(cl_store_run_end(s, run1, "ok", NULL, 2000), CL_OK);
+	assert_int_equal(cl_store_run_end(s, run2, "ok", NULL, 2000), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	check_filters(s);
 	cl_store_close(s);
 }
 
