@@ -83,10 +83,12 @@ static const char *const cl_sqlite_migrations[] = {
 	 * consecutive pages instead of one random certs row per certificate.
 	 * Same columns in the same order as certs (copied with SELECT *: a
 	 * migration adding a column to certs must add it here too).
-	 * It holds the certs rows with id <= meta 'listing_upto'; newer rows
-	 * (a discovery under way) join it in key order when their run ends,
-	 * and queries read certs while such rows exist. Triggers carry every
-	 * update and delete of the rows it holds, whatever the statement. */
+	 * It holds the certs rows with id <= meta 'listing_upto' that expire by
+	 * meta 'listing_horizon' (about 100 days after the last run ended: the
+	 * ranges `ls --expiring` asks for, at a fraction of the copy). Newer
+	 * rows (a discovery under way) and rows entering the window join it in
+	 * key order when a run ends; other queries read certs. Triggers carry
+	 * every update and delete of the rows it holds, whatever the statement. */
 	"CREATE TABLE listing("
 	" id INTEGER NOT NULL, fp TEXT NOT NULL, serial TEXT NOT NULL,"
 	" subject TEXT NOT NULL, subject_cn TEXT NOT NULL,"
@@ -100,16 +102,22 @@ static const char *const cl_sqlite_migrations[] = {
 	" owner TEXT, environment TEXT, tags TEXT NOT NULL, first_seen INTEGER NOT NULL,"
 	" present INTEGER NOT NULL,"
 	" PRIMARY KEY(present, not_after, id)) WITHOUT ROWID;"
-	"CREATE TRIGGER listing_upd AFTER UPDATE ON certs"
-	" WHEN OLD.id<=(SELECT CAST(value AS INTEGER) FROM meta WHERE key='listing_upto') BEGIN"
+	"INSERT INTO meta VALUES('listing_upto', (SELECT ifnull(max(id), 0) FROM certs));"
+	"INSERT INTO meta VALUES('listing_horizon',"
+	" CAST(strftime('%s', 'now') AS INTEGER) + 100 * 86400);"
+	"CREATE VIEW listing_bounds AS SELECT"
+	" (SELECT CAST(value AS INTEGER) FROM meta WHERE key='listing_upto') AS upto,"
+	" (SELECT CAST(value AS INTEGER) FROM meta WHERE key='listing_horizon') AS horizon;"
+	"CREATE TRIGGER listing_upd AFTER UPDATE ON certs WHEN EXISTS(SELECT 1 FROM listing_bounds"
+	" WHERE OLD.id<=upto AND OLD.not_after<=horizon) BEGIN"
 	" DELETE FROM listing WHERE present=OLD.present AND not_after=OLD.not_after AND id=OLD.id;"
 	" INSERT INTO listing SELECT * FROM certs WHERE id=NEW.id; END;"
-	"CREATE TRIGGER listing_del AFTER DELETE ON certs"
-	" WHEN OLD.id<=(SELECT CAST(value AS INTEGER) FROM meta WHERE key='listing_upto') BEGIN"
+	"CREATE TRIGGER listing_del AFTER DELETE ON certs WHEN EXISTS(SELECT 1 FROM listing_bounds"
+	" WHERE OLD.id<=upto AND OLD.not_after<=horizon) BEGIN"
 	" DELETE FROM listing WHERE present=OLD.present AND not_after=OLD.not_after AND id=OLD.id;"
 	" END;"
-	"INSERT INTO listing SELECT * FROM certs ORDER BY present, not_after, id;"
-	"INSERT INTO meta VALUES('listing_upto', (SELECT ifnull(max(id), 0) FROM certs));",
+	"INSERT INTO listing SELECT * FROM certs WHERE not_after<=(SELECT horizon FROM listing_bounds)"
+	" ORDER BY present, not_after, id;",
 	/* ==== end of listing (branch perf-ls) ==== */
 };
 

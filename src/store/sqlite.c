@@ -26,7 +26,7 @@ enum sq_stmt {
 	ST_CERT_BY_FP,
 	ST_CERT_INSERT,
 	ST_DER_INSERT,
-	ST_LISTING_TAIL,
+	ST_LISTING_BOUNDS,
 	ST_PLACE_GET,
 	ST_PLACE_INSERT,
 	ST_SIGHT_GET,
@@ -62,9 +62,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
 	"?22,?23,?24,?25,?26,?27,?28,1)",
 	[ST_DER_INSERT] = "INSERT INTO cert_der(cert_id,der) VALUES(?1,?2)",
-	[ST_LISTING_TAIL] =
-	"SELECT CAST(value AS INTEGER), (SELECT ifnull(max(id), 0) FROM certs) FROM meta"
-	" WHERE key='listing_upto'",
+	[ST_LISTING_BOUNDS] =
+	"SELECT upto, horizon, (SELECT ifnull(max(id), 0) FROM certs) FROM listing_bounds",
 	[ST_PLACE_GET] = "SELECT id, created_run FROM places WHERE kind=?1 AND loc=?2",
 	[ST_PLACE_INSERT] = "INSERT INTO places(kind,loc,created_run) VALUES(?1,?2,?3)",
 	[ST_SIGHT_GET] = "SELECT state FROM sightings WHERE cert_id=?1 AND place_id=?2",
@@ -562,56 +561,69 @@ static int sq_run_begin(struct cl_store *s, const char *kind, const char *args,
 	return rc;
 }
 
-/*
- * The certs rows not yet in the listing (store/schema.h): ids in
- * (*upto, *max].
- */
-static int listing_tail(struct sq_store *q, int64_t *upto, int64_t *max)
+/* The expiry window of the listing, after the end of the last run. */
+#define LISTING_WINDOW (100 * 86400)
+
+struct listing_bounds {
+	int64_t upto;     /* certs rows with id <= upto ... */
+	int64_t horizon;  /* ... and not_after <= horizon are listed */
+	int64_t max;      /* the highest id in certs */
+};
+
+static int listing_bounds(struct sq_store *q, struct listing_bounds *lb)
 {
-	sqlite3_stmt *st = sq_stmt(q, ST_LISTING_TAIL);
+	sqlite3_stmt *st = sq_stmt(q, ST_LISTING_BOUNDS);
 	int src;
 
-	*upto = *max = -1;
+	lb->upto = lb->horizon = lb->max = -1;
 	if (!st)
 		return CL_ERR;
 	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		*upto = sqlite3_column_int64(st, 0);
-		*max = sqlite3_column_int64(st, 1);
+		lb->upto = sqlite3_column_int64(st, 0);
+		lb->horizon = sqlite3_column_int64(st, 1);
+		lb->max = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
 	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "read the listing");
 }
 
 /*
- * Adds the tail to the listing in key order: a sorted pass instead of a
- * B-tree insert at a random place per certificate during discovery. A
- * large tail (a first inventory) is read in the order of the certs_expiry
- * index, which needs no sorter; a small one (a few certificates new in a
- * large inventory) is sorted.
+ * Brings the listing (store/schema.h) up to date at the end of a run: the
+ * certificates added since the last one and those entering the window
+ * join it in one pass in key order (the order of the certs_expiry index:
+ * no sorter), instead of a B-tree insert at a random place per
+ * certificate while the writer thread is busy.
  */
-static int listing_flush(struct sq_store *q)
+static int listing_flush(struct sq_store *q, int64_t now)
 {
+	struct listing_bounds lb;
 	sqlite3_stmt *st;
-	int64_t upto, max;
+	int64_t horizon;
 	int rc;
 
-	if ((rc = listing_tail(q, &upto, &max)) != CL_OK || max <= upto)
+	if ((rc = listing_bounds(q, &lb)) != CL_OK)
 		return rc;
-	if (sqlite3_prepare_v2(q->db, max - upto > 20000 || max - upto > max / 4
-	                       ? "INSERT INTO listing SELECT * FROM certs INDEXED BY certs_expiry"
-	                         " WHERE id>?1 ORDER BY present, not_after"
-	                       : "INSERT INTO listing SELECT * FROM certs NOT INDEXED WHERE id>?1"
-	                         " ORDER BY present, not_after, id", -1, &st, NULL) != SQLITE_OK)
+	horizon = now + LISTING_WINDOW > lb.horizon ? now + LISTING_WINDOW : lb.horizon;
+	if (lb.max <= lb.upto && horizon == lb.horizon)
+		return CL_OK;
+	if (sqlite3_prepare_v2(q->db, "INSERT INTO listing SELECT * FROM certs INDEXED BY"
+	                       " certs_expiry WHERE present IN (0, 1) AND not_after<=?1 AND"
+	                       " (id>?2 OR not_after>?3) ORDER BY present, not_after", -1, &st,
+	                       NULL) != SQLITE_OK)
 		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
-	sqlite3_bind_int64(st, 1, upto);
+	sqlite3_bind_int64(st, 1, horizon);
+	sqlite3_bind_int64(st, 2, lb.upto);
+	sqlite3_bind_int64(st, 3, lb.horizon);
 	rc = sq_done(q, st, "update the listing");
 	sqlite3_finalize(st);
 	if (rc != CL_OK)
 		return rc;
-	if (sqlite3_prepare_v2(q->db, "UPDATE meta SET value=?1 WHERE key='listing_upto'", -1, &st,
-	                       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(q->db, "UPDATE meta SET value=CASE key WHEN 'listing_upto' THEN ?1"
+	                       " ELSE ?2 END WHERE key IN ('listing_upto', 'listing_horizon')", -1,
+	                       &st, NULL) != SQLITE_OK)
 		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
-	sqlite3_bind_int64(st, 1, max);
+	sqlite3_bind_int64(st, 1, lb.max);
+	sqlite3_bind_int64(st, 2, horizon);
 	rc = sq_done(q, st, "update the listing");
 	sqlite3_finalize(st);
 	return rc;
@@ -638,7 +650,7 @@ static int sq_run_end(struct cl_store *s, int64_t run_id, const char *status,
 	rc = sq_done(q, st, "finish run");
 	sqlite3_finalize(st);
 	if (rc == CL_OK)
-		rc = listing_flush(q);
+		rc = listing_flush(q, now);
 	return sq_auto_end(q, mine, rc);
 }
 
@@ -2109,7 +2121,8 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	sqlite3_stmt *st = NULL;
 	const char *col;
 	char head[600], tail[1200], limit[40] = "", locjoin[200] = "";
-	int64_t upto = -1, max = 0;
+	struct listing_bounds lb = { -1, -1, -1 };
+	int64_t bound = INT64_MAX;
 	bool snapshot = false;
 	int rc, src, lockidx = 0;
 
@@ -2133,19 +2146,25 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "", limit,
 	         f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "", locjoin,
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "");
-	/* listing (a copy of certs clustered by expiry) when it holds every
-	 * row, unless the fingerprint index of certs finds the rows; one read
-	 * transaction, so that no run commits in between */
+	/* listing (certs clustered by expiry) when it holds every row that can
+	 * match (the filter bounds not_after within its window and no run is
+	 * under way), unless the fingerprint index of certs finds the rows;
+	 * one read transaction, so that no run commits in between */
 	if (!q->in_txn) {
 		if ((rc = sq_exec(q, "BEGIN")) != CL_OK)
 			goto out;
 		snapshot = true;
 	}
-	if (!f->fp_prefix && (rc = listing_tail(q, &upto, &max)) != CL_OK)
+	if (!f->fp_prefix && (rc = listing_bounds(q, &lb)) != CL_OK)
 		goto out;
+	if (f->expiring >= 0)
+		bound = f->now + f->expiring;
+	else if (f->expired)
+		bound = f->now;
 	snprintf(head, sizeof head, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state, s.detail,"
 	         " s.first_seen, s.last_seen FROM (SELECT * FROM %s c",
-	         !f->fp_prefix && upto >= 0 && upto == max ? "listing" : "certs");
+	         !f->fp_prefix && lb.upto >= 0 && lb.upto == lb.max && bound <= lb.horizon
+	         ? "listing" : "certs");
 	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {

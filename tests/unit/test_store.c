@@ -76,8 +76,9 @@ static struct cl_store *open_fresh(const char *name)
 
 /*
  * The listing table (certs clustered by expiry) holds exactly the rows of
- * certs up to its watermark; rows above it (a run under way) join when
- * the run ends. Returns the number of rows not yet listed.
+ * certs up to its watermark that expire within its window; rows above the
+ * watermark (a run under way) join when the run ends. Returns the number
+ * of rows above it.
  */
 static int assert_listing_equal(void)
 {
@@ -87,13 +88,12 @@ static int assert_listing_equal(void)
 
 	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
-	                 "WITH u(upto) AS (SELECT CAST(value AS INTEGER) FROM meta"
-	                 "  WHERE key='listing_upto'),"
-	                 " l AS (SELECT * FROM certs WHERE id<=(SELECT upto FROM u))"
+	                 "WITH l AS (SELECT certs.* FROM certs, listing_bounds b WHERE id<=b.upto"
+	                 "  AND not_after<=b.horizon)"
 	                 "SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM listing),"
 	                 " (SELECT count(*) FROM (SELECT * FROM l EXCEPT SELECT * FROM listing)),"
 	                 " (SELECT count(*) FROM (SELECT * FROM listing EXCEPT SELECT * FROM l)),"
-	                 " (SELECT count(*) FROM certs WHERE id>(SELECT upto FROM u))",
+	                 " (SELECT count(*) FROM certs WHERE id>(SELECT upto FROM listing_bounds))",
 	                 -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
@@ -462,8 +462,8 @@ static void test_listing_triggers_and_migration(void **state)
 	assert_int_equal(assert_listing_equal(), 0);
 	/* a database from before migration 2: the listing is filled on open */
 	sql("DROP TRIGGER listing_upd; DROP TRIGGER listing_del; DROP TABLE listing;"
-	    "DELETE FROM meta WHERE key='listing_upto'; UPDATE certs SET tags=',late,';"
-	    "PRAGMA user_version=1;");
+	    "DROP VIEW listing_bounds; DELETE FROM meta WHERE key LIKE 'listing_%';"
+	    "UPDATE certs SET tags=',late,'; PRAGMA user_version=1;");
 	assert_int_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_OK);
 	assert_int_equal(assert_listing_equal(), 0);
 	cl_store_close(s);
@@ -567,6 +567,24 @@ static void check_filters(struct cl_store *s)
 	f.location = NULL;
 	f.fp_prefix = fps[2];
 	check_json(s, &f, 1);
+	/* bounded expiry: within the listing's window once the runs ended */
+	f.fp_prefix = NULL;
+	f.expiring = 120 * 86400;
+	check_json(s, &f, 2);
+	f.state = CL_STATE_ALL;
+	f.sort = "subject";
+	f.desc = true;
+	check_json(s, &f, 2);
+	f.limit = 1;
+	check_json(s, &f, 1);
+	f.limit = 0;
+	f.sort = NULL;
+	f.location = "tls:*";
+	check_json(s, &f, 1);
+	f.location = NULL;
+	f.expiring = -1;
+	f.expired = true;
+	check_json(s, &f, 0);
 }
 
 static void test_json_rows(void **state)
@@ -607,8 +625,9 @@ static void test_json_rows(void **state)
 	/* read from certs while the run's certificates are not listed yet */
 	assert_int_equal(assert_listing_equal(), 3);
 	check_filters(s);
+	/* ended late: the listing's window then covers all three */
 	assert_int_equal(cl_store_run_end(s, run1, "ok", NULL, 2000), CL_OK);
-	assert_int_equal(cl_store_run_end(s, run2, "ok", NULL, 2000), CL_OK);
+	assert_int_equal(cl_store_run_end(s, run2, "ok", NULL, certs[2]->not_after), CL_OK);
 	assert_int_equal(assert_listing_equal(), 0);
 	check_filters(s);
 	cl_store_close(s);
