@@ -26,6 +26,7 @@ enum sq_stmt {
 	ST_CERT_BY_FP,
 	ST_CERT_INSERT,
 	ST_DER_INSERT,
+	ST_LISTING_BOUNDS,
 	ST_PLACE_GET,
 	ST_PLACE_INSERT,
 	ST_SIGHT_GET,
@@ -66,6 +67,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,"
 	"?22,?23,?24,?25,?26,?27,?28,1)",
 	[ST_DER_INSERT] = "INSERT INTO cert_der(cert_id,der) VALUES(?1,?2)",
+	[ST_LISTING_BOUNDS] =
+	"SELECT upto, horizon, (SELECT ifnull(max(id), 0) FROM certs) FROM listing_bounds",
 	[ST_PLACE_GET] = "SELECT id, created_run FROM places WHERE kind=?1 AND loc=?2",
 	[ST_PLACE_INSERT] = "INSERT INTO places(kind,loc,created_run) VALUES(?1,?2,?3)",
 	[ST_SIGHT_GET] = "SELECT state FROM sightings WHERE cert_id=?1 AND place_id=?2",
@@ -327,59 +330,6 @@ static void fn_san_match(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_int(ctx, 0);
 }
 
-/*
- * split_json(text, sep): the non-empty pieces of text as a JSON array
- * (encoded by jansson), for list columns stored delimited.
- */
-static void fn_split_json(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	const char *s = (const char *)sqlite3_value_text(argv[0]);
-	const char *sep = (const char *)sqlite3_value_text(argv[1]);
-	json_t *a = json_array();
-	char buf[4096], *out = buf;
-	size_t n;
-
-	(void)argc;
-	while (a && s && sep && *sep && *s) {
-		const char *e = strchr(s, *sep);
-		size_t len = e ? (size_t)(e - s) : strlen(s);
-		/* column values were valid UTF-8 when stored */
-		if (len)
-			json_array_append_new(a, json_stringn_nocheck(s, len));
-		s = e ? e + 1 : s + len;
-	}
-	if (!a || (n = json_dumpb(a, buf, sizeof buf, JSON_COMPACT)) == 0) {
-		json_decref(a);
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	if (n > sizeof buf && (out = json_dumps(a, JSON_COMPACT)) == NULL) {
-		json_decref(a);
-		sqlite3_result_error_nomem(ctx);
-		return;
-	}
-	json_decref(a);
-	if (out == buf) {
-		sqlite3_result_text(ctx, buf, (int)n, SQLITE_TRANSIENT);
-	} else {
-		sqlite3_result_text(ctx, out, -1, free);
-	}
-}
-
-/* rfc3339(t): Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (strftime costs 20x more). */
-static void fn_rfc3339(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	char buf[40];
-
-	(void)argc;
-	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	cl_time_fmt(buf, sizeof buf, sqlite3_value_int64(argv[0]));
-	sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
-}
-
 /* ---- open / close / migrations ---------------------------------------- */
 
 static bool sq_claims(const char *uri, const char **path)
@@ -568,10 +518,6 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	                        fn_glob, NULL, NULL);
 	sqlite3_create_function(q->db, "san_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	                        fn_san_match, NULL, NULL);
-	sqlite3_create_function(q->db, "rfc3339", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-	                        fn_rfc3339, NULL, NULL);
-	sqlite3_create_function(q->db, "split_json", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-	                        fn_split_json, NULL, NULL);
 	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
 	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
@@ -656,23 +602,291 @@ static int sq_run_begin(struct cl_store *s, const char *kind, const char *args,
 	return rc;
 }
 
+/* The expiry window of the listing, after the end of the last run. */
+#define LISTING_WINDOW (100 * 86400)
+
+struct listing_bounds {
+	int64_t upto;     /* certs rows with id <= upto ... */
+	int64_t horizon;  /* ... and not_after <= horizon are listed */
+	int64_t max;      /* the highest id in certs */
+};
+
+static int listing_bounds(struct sq_store *q, struct listing_bounds *lb)
+{
+	sqlite3_stmt *st = sq_stmt(q, ST_LISTING_BOUNDS);
+	int src;
+
+	lb->upto = lb->horizon = lb->max = -1;
+	if (!st)
+		return CL_ERR;
+	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		lb->upto = sqlite3_column_int64(st, 0);
+		lb->horizon = sqlite3_column_int64(st, 1);
+		lb->max = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "read the listing");
+}
+
+/*
+ * Brings the listing (store/schema.h) up to date at the end of a run: the
+ * certificates added since the last one and those entering the window
+ * join it in one pass in key order (the order of the certs_expiry index:
+ * no sorter), instead of a B-tree insert at a random place per
+ * certificate while the writer thread is busy.
+ */
+static int listing_flush(struct sq_store *q, int64_t now)
+{
+	struct listing_bounds lb;
+	sqlite3_stmt *st;
+	int64_t horizon;
+	int rc;
+
+	if ((rc = listing_bounds(q, &lb)) != CL_OK)
+		return rc;
+	horizon = now + LISTING_WINDOW > lb.horizon ? now + LISTING_WINDOW : lb.horizon;
+	if (lb.max <= lb.upto && horizon == lb.horizon)
+		return CL_OK;
+	if (sqlite3_prepare_v2(q->db, "INSERT INTO listing SELECT * FROM certs INDEXED BY"
+	                       " certs_expiry WHERE present IN (0, 1) AND not_after<=?1 AND"
+	                       " (id>?2 OR not_after>?3) ORDER BY present, not_after", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
+	sqlite3_bind_int64(st, 1, horizon);
+	sqlite3_bind_int64(st, 2, lb.upto);
+	sqlite3_bind_int64(st, 3, lb.horizon);
+	rc = sq_done(q, st, "update the listing");
+	sqlite3_finalize(st);
+	if (rc != CL_OK)
+		return rc;
+	if (sqlite3_prepare_v2(q->db, "UPDATE meta SET value=CASE key WHEN 'listing_upto' THEN ?1"
+	                       " ELSE ?2 END WHERE key IN ('listing_upto', 'listing_horizon')", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
+	sqlite3_bind_int64(st, 1, lb.max);
+	sqlite3_bind_int64(st, 2, horizon);
+	rc = sq_done(q, st, "update the listing");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Ends the run; the certificates it added join the listing. */
 static int sq_run_end(struct cl_store *s, int64_t run_id, const char *status,
                       const char *stats_json, int64_t now)
 {
 	struct sq_store *q = SQ(s);
 	sqlite3_stmt *st;
+	bool mine;
 	int rc;
 
+	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		return rc;
 	if (sqlite3_prepare_v2(q->db, "UPDATE runs SET finished=?2, status=?3, stats=?4"
 	                       " WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "finish run");
+		return sq_auto_end(q, mine, sq_rc(q, sqlite3_errcode(q->db), "finish run"));
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, now);
 	bind_text(st, 3, status);
 	bind_text(st, 4, stats_json);
 	rc = sq_done(q, st, "finish run");
 	sqlite3_finalize(st);
-	return rc;
+	if (rc == CL_OK)
+		rc = listing_flush(q, now);
+	return sq_auto_end(q, mine, rc);
+}
+
+/* ---- JSON text -------------------------------------------------------------- */
+
+/*
+ * JSON text without a tree per value (jansson costs several times more):
+ * the rows of `ls --format json` and the details of the most frequent
+ * events. Strings are escaped as SQLite's JSON functions do. Every value
+ * reserves its worst case first, then is written without further checks;
+ * a failed reservation sets err.
+ */
+struct jenc {
+	char *p;
+	size_t len, cap;
+	int err;
+	int64_t tcache[2];  /* times repeat (a run's first/last seen): last two formatted */
+	char tstr[2][24];
+};
+
+static bool j_need(struct jenc *j, size_t n)
+{
+	size_t cap = j->cap ? j->cap : 4096;
+	char *np;
+
+	if (j->err != CL_OK)
+		return false;
+	if (j->len + n <= j->cap)
+		return true;
+	while (cap < j->len + n)
+		cap *= 2;
+	if (cap > (256u << 20) || !(np = realloc(j->p, cap))) {
+		j->err = CL_ERR_NOMEM;
+		return false;
+	}
+	j->p = np;
+	j->cap = cap;
+	return true;
+}
+
+static void j_raw(struct jenc *j, const char *s, size_t n)
+{
+	if (j_need(j, n)) {
+		memcpy(j->p + j->len, s, n);
+		j->len += n;
+	}
+}
+
+#define J_LIT(j, lit) j_raw((j), (lit), sizeof(lit) - 1)
+/* ,"key": (keys after the first of an object) */
+#define J_KEY(j, key) J_LIT((j), ",\"" key "\":")
+
+/* Word tricks (Hacker's Delight, "bit twiddling hacks"): nonzero when some
+ * byte of w is zero, or less than n (n <= 128). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS (ONES * 0x80)
+#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+#define HAS_LESS(w, n) (((w) - ONES * (n)) & ~(w) & HIGHS)
+
+/* A JSON string of s[0..n): the worst case is 6 bytes per input byte. */
+static void j_strn(struct jenc *j, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef", short_esc[32] = {
+		['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r',
+	};
+	size_t i, run = 0;
+	char *o;
+
+	if (n > SIZE_MAX / 8 || !j_need(j, 6 * n + 2))
+		return;
+	o = j->p + j->len;
+	*o++ = '"';
+	for (i = 0; i < n; i++) {
+		unsigned char c;
+		/* skips 8 bytes at a time while none is a control, '"' or '\\' */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (HAS_LESS(w, 0x20) | HAS_ZERO(w ^ ONES * '"') | HAS_ZERO(w ^ ONES * '\\'))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		memcpy(o, s + run, i - run);
+		o += i - run;
+		run = i + 1;
+		*o++ = '\\';
+		if (c == '"' || c == '\\') {
+			*o++ = (char)c;
+		} else if (short_esc[c]) {
+			*o++ = short_esc[c];
+		} else {
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
+		}
+	}
+	memcpy(o, s + run, n - run);
+	o += n - run;
+	*o++ = '"';
+	j->len = (size_t)(o - j->p);
+}
+
+/* A string value, or null. */
+static void j_str(struct jenc *j, const char *s)
+{
+	if (s)
+		j_strn(j, s, strlen(s));
+	else
+		J_LIT(j, "null");
+}
+
+static void j_int(struct jenc *j, int64_t v)
+{
+	char num[24], *e = num + sizeof num, *p = e;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	j_raw(j, p, (size_t)(e - p));
+}
+
+static void j_time(struct jenc *j, int64_t t)
+{
+	int k = t == j->tcache[0] ? 0 : t == j->tcache[1] ? 1 : -1;
+
+	if (k < 0) {
+		/* keep the most recent in slot 0 */
+		j->tcache[1] = j->tcache[0];
+		memcpy(j->tstr[1], j->tstr[0], sizeof j->tstr[0]);
+		j->tcache[0] = t;
+		cl_time_fmt(j->tstr[0], sizeof j->tstr[0], t);
+		k = 0;
+	}
+	j_strn(j, j->tstr[k], strlen(j->tstr[k]));
+}
+
+/* A list column stored delimited by sep: its non-empty pieces. */
+static void j_list(struct jenc *j, const char *s, char sep)
+{
+	const char *e;
+	bool first = true;
+
+	J_LIT(j, "[");
+	while (s && *s) {
+		size_t n = (e = strchr(s, sep)) ? (size_t)(e - s) : strlen(s);
+		if (n) {
+			if (!first)
+				J_LIT(j, ",");
+			j_strn(j, s, n);
+			first = false;
+		}
+		s += n + (e != NULL);
+	}
+	J_LIT(j, "]");
+}
+
+/*
+ * An event detail of string members (NULL values: null), keys in the
+ * order given (callers list them sorted, as JSON_SORT_KEYS did). NULL when
+ * a value is not valid UTF-8 or memory runs out: no detail, as jansson
+ * gave. free() the result.
+ */
+static char *detail_strs(const char *const *kv, size_t n)
+{
+	struct jenc j = { 0 };
+	size_t i;
+
+	J_LIT(&j, "{");
+	for (i = 0; i < n; i++) {
+		const char *k = kv[2 * i], *v = kv[2 * i + 1];
+		if (v && !cl_utf8_valid(v, strlen(v))) {
+			free(j.p);
+			return NULL;
+		}
+		if (i)
+			J_LIT(&j, ",");
+		j_str(&j, k);
+		J_LIT(&j, ":");
+		j_str(&j, v);
+	}
+	j_raw(&j, "}", 2);  /* with the NUL */
+	if (j.err != CL_OK) {
+		free(j.p);
+		return NULL;
+	}
+	return j.p;
 }
 
 /* ---- ingestion --------------------------------------------------------- */
@@ -983,17 +1197,18 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 			goto out;
 	}
 	if (*what & CL_OBS_NEW_CERT) {
-		ev = json_detail(json_pack("{s:s,s:s,s:s,s:s?}", "subject", c->subject,
-		                           "issuer", c->issuer, "not_after",
-		                           cl_time_fmt(tbuf, sizeof tbuf, c->not_after),
-		                           "container", detail));
+		const char *kv[] = { "container", detail, "issuer", c->issuer, "not_after",
+		                     cl_time_fmt(tbuf, sizeof tbuf, c->not_after),
+		                     "subject", c->subject };
+		ev = detail_strs(kv, CL_ARRAY_LEN(kv) / 2);
 		if ((rc = sq_event(q, now, "cert.new", fp, location, ev)) != CL_OK)
 			goto out;
 		/* a location created by this run has no owner and no history */
 		if (created_run != run_id)
 			rc = cert_inherit(q, cert_id, fp, place_id, location, now);
 	} else if (*what & CL_OBS_NEW_SIGHTING) {
-		ev = json_detail(json_pack("{s:s?}", "container", detail));
+		const char *kv[] = { "container", detail };
+		ev = detail_strs(kv, 1);
 		rc = sq_event(q, now, "location.new", fp, location, ev);
 	} else if (*what & CL_OBS_BACK) {
 		rc = sq_event(q, now, "location.back", fp, location, NULL);
@@ -1723,8 +1938,52 @@ static int acc_split(struct acc *a, size_t off, char sep, struct cl_strv *v)
 	return CL_OK;
 }
 
-/* Hands the assembled certificate to cb. */
-static int acc_emit(struct sq_store *q, struct acc *a, cl_row_cb cb, void *arg)
+/* Orders locations: present before gone, then by kind and place. */
+static int loc_cmp(const void *x, const void *y)
+{
+	const struct cl_loc_row *a = x, *b = y;
+	int r;
+
+	if (a->state[0] != b->state[0])
+		return a->state[0] == 'p' ? -1 : 1;
+	if ((r = strcmp(a->kind, b->kind)) != 0)
+		return r;
+	return strcmp(a->where, b->where);
+}
+
+/* Points a->rows at the accumulated locations, in their listing order. */
+static int acc_locs(struct acc *a)
+{
+	const char *base = a->arena.data;
+	size_t i;
+
+	if (CL_GROW(a->rows, a->caprows, a->nlocs) != CL_OK)
+		return CL_ERR_NOMEM;
+	for (i = 0; i < a->nlocs; i++) {
+		a->rows[i] = (struct cl_loc_row){
+			.kind = base + a->locs[i].kind, .where = base + a->locs[i].where,
+			.state = a->locs[i].present ? "present" : "gone",
+			.detail = a->locs[i].detail == SIZE_MAX ? NULL : base + a->locs[i].detail,
+			.first_seen = a->locs[i].first_seen, .last_seen = a->locs[i].last_seen,
+		};
+	}
+	if (a->nlocs > 1)
+		qsort(a->rows, a->nlocs, sizeof *a->rows, loc_cmp);
+	return CL_OK;
+}
+
+/* What a query does with each assembled certificate. */
+struct emitter {
+	int (*emit)(struct sq_store *q, struct acc *a, struct emitter *e);
+	cl_row_cb row_cb;
+	cl_json_cb json_cb;
+	void *arg;
+	int64_t now;
+	struct jenc j;
+};
+
+/* Hands the assembled certificate to e->row_cb. */
+static int acc_emit(struct sq_store *q, struct acc *a, struct emitter *e)
 {
 	struct cl_strv *vecs[5], tags;
 	struct cl_inv_row row;
@@ -1774,22 +2033,14 @@ static int acc_emit(struct sq_store *q, struct acc *a, cl_row_cb cb, void *arg)
 	c.aki = T(21);
 	c.sct_count = (int)a->iv[25];
 	c.version = (int)a->iv[27];
-	if (CL_GROW(a->rows, a->caprows, a->nlocs) != CL_OK)
-		return CL_ERR_NOMEM;
-	for (i = 0; i < a->nlocs; i++) {
-		a->rows[i] = (struct cl_loc_row){
-			.kind = base + a->locs[i].kind, .where = base + a->locs[i].where,
-			.state = a->locs[i].present ? "present" : "gone",
-			.detail = a->locs[i].detail == SIZE_MAX ? NULL : base + a->locs[i].detail,
-			.first_seen = a->locs[i].first_seen, .last_seen = a->locs[i].last_seen,
-		};
-	}
+	if ((rc = acc_locs(a)) != CL_OK)
+		return rc;
 	row = (struct cl_inv_row){
 		.c = &c, .owner = T(28), .environment = T(29), .tags = &tags,
 		.first_seen = a->iv[31], .locs = a->rows, .nlocs = a->nlocs,
 	};
 #undef T
-	return cb(arg, &row);
+	return e->row_cb(e->arg, &row);
 }
 
 static void acc_free(struct acc *a)
@@ -1798,6 +2049,93 @@ static void acc_free(struct acc *a)
 	free(a->locs);
 	free(a->ptrs);
 	free(a->rows);
+}
+
+/* ---- JSON encoding of a listed certificate ------------------------------- */
+
+/* How each listed field is encoded from the accumulated columns. */
+enum jkind { JK_STR, JK_LINES, JK_CSV, JK_TIME, JK_INT, JK_POSITIVE, JK_NONNEG, JK_BOOL,
+             JK_DAYS_LEFT, JK_VALIDITY };
+
+static const struct jfield {
+	const char *key;   /* ,"name": */
+	unsigned char klen, col, kind;
+} cert_fields[] = {
+#define F(name, col, kind) { ",\"" name "\":", sizeof(name) + 3, col, kind }
+	F("fingerprint_sha256", 1, JK_STR), F("serial", 2, JK_STR), F("subject", 3, JK_STR),
+	F("subject_cn", 4, JK_STR), F("issuer", 5, JK_STR), F("issuer_cn", 6, JK_STR),
+	F("sans", 7, JK_LINES), F("not_before", 8, JK_TIME), F("not_after", 9, JK_TIME),
+	F("days_left", 9, JK_DAYS_LEFT), F("validity_days", 9, JK_VALIDITY),
+	F("key_type", 10, JK_STR), F("key_oid", 11, JK_STR), F("key_bits", 12, JK_POSITIVE),
+	F("curve", 13, JK_STR), F("sig_alg", 14, JK_STR), F("is_ca", 15, JK_BOOL),
+	F("path_len", 16, JK_NONNEG), F("self_signed", 17, JK_BOOL), F("key_usage", 18, JK_CSV),
+	F("eku", 19, JK_CSV), F("ski", 20, JK_STR), F("aki", 21, JK_STR),
+	F("ocsp_urls", 22, JK_LINES), F("crl_urls", 24, JK_LINES),
+	F("ca_issuers_urls", 23, JK_LINES), F("sct_count", 25, JK_INT),
+	F("spki_sha256", 26, JK_STR), F("version", 27, JK_INT), F("owner", 28, JK_STR),
+	F("environment", 29, JK_STR), F("tags", 30, JK_CSV), F("first_seen", 31, JK_TIME),
+#undef F
+};
+
+static int acc_emit_json(struct sq_store *q, struct acc *a, struct emitter *e)
+{
+	const char *base = a->arena.data;
+	struct jenc *j = &e->j;
+	size_t i;
+	int rc;
+
+#define T(i) (a->off[i] == SIZE_MAX ? NULL : base + a->off[i])
+	if ((rc = acc_locs(a)) != CL_OK)
+		return rc;
+	j->len = 0;
+	J_LIT(j, "{");
+	for (i = 0; i < CL_ARRAY_LEN(cert_fields); i++) {
+		const struct jfield *f = &cert_fields[i];
+		int64_t v = a->iv[f->col];
+		j_raw(j, f->key + (i == 0), f->klen - (i == 0));  /* no comma first */
+		switch (f->kind) {
+		case JK_STR: j_str(j, T(f->col)); break;
+		case JK_LINES: j_list(j, T(f->col), '\n'); break;
+		case JK_CSV: j_list(j, T(f->col), ','); break;
+		case JK_TIME: j_time(j, v); break;
+		case JK_INT: j_int(j, v); break;
+		case JK_POSITIVE:
+		case JK_NONNEG:
+			if (v > 0 || (v == 0 && f->kind == JK_NONNEG))
+				j_int(j, v);
+			else
+				J_LIT(j, "null");
+			break;
+		case JK_BOOL: j_raw(j, v ? "true" : "false", v ? 4 : 5); break;
+		case JK_DAYS_LEFT: j_int(j, cl_floordiv(v - e->now, 86400)); break;
+		case JK_VALIDITY: j_int(j, cl_floordiv(v - a->iv[8] + 1, 86400)); break;
+		}
+	}
+#undef T
+	J_KEY(j, "locations");
+	J_LIT(j, "[");
+	for (i = 0; i < a->nlocs; i++) {
+		const struct cl_loc_row *l = &a->rows[i];
+		if (i)
+			J_LIT(j, ",");
+		J_LIT(j, "{\"kind\":");
+		j_str(j, l->kind);
+		J_KEY(j, "where");
+		j_str(j, l->where);
+		J_KEY(j, "state");
+		j_str(j, l->state);
+		J_KEY(j, "first_seen");
+		j_time(j, l->first_seen);
+		J_KEY(j, "last_seen");
+		j_time(j, l->last_seen);
+		J_KEY(j, "detail");
+		j_str(j, l->detail);
+		J_LIT(j, "}");
+	}
+	J_LIT(j, "]}");
+	if (j->err != CL_OK)
+		return cl_store_fail(&q->base, j->err, "out of memory encoding JSON");
+	return e->json_cb(e->arg, j->p, j->len);
 }
 
 static const char *sort_column(const char *sort)
@@ -1821,21 +2159,25 @@ static const char *sort_column(const char *sort)
 
 /*
  * One statement: the matching certificates (sorted and limited in a
- * subquery) joined with their locations, so a row per certificate-
- * location arrives in order and no query runs per certificate.
+ * subquery) joined with their locations, so the rows of a certificate
+ * arrive together and no query runs per certificate. Locations are
+ * ordered in C (acc_locs): sorting them in SQL would pass every wide row
+ * through a sorter.
  */
-static int sq_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg)
+static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitter *e)
 {
-	struct sq_store *q = SQ(s);
 	struct acc a;
 	struct sq_where w;
 	sqlite3_stmt *st = NULL;
 	const char *col;
-	char tail[1200], limit[40] = "", locjoin[200] = "";
+	char head[600], tail[1200], limit[40] = "", locjoin[200] = "";
+	struct listing_bounds lb = { -1, -1, -1 };
+	int64_t bound = INT64_MAX;
+	bool snapshot = false;
 	int rc, src, lockidx = 0;
 
 	if (!(col = sort_column(f->sort)))
-		return cl_store_fail(s, CL_ERR_USAGE, "unknown sort field '%s'", f->sort);
+		return cl_store_fail(&q->base, CL_ERR_USAGE, "unknown sort field '%s'", f->sort);
 	memset(&a, 0, sizeof a);
 	cl_buf_init(&a.arena, 64u << 20);
 	where_build(&w, f);
@@ -1850,18 +2192,35 @@ static int sq_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb,
 	         " ORDER BY %s%s, c.id%s%s) c"
 	         " LEFT JOIN sightings s ON s.cert_id=c.id%s%s"
 	         " LEFT JOIN places p ON p.id=s.place_id"
-	         " ORDER BY %s%s, c.id%s, s.state DESC, p.kind, p.loc",
+	         " ORDER BY %s%s, c.id%s",
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "", limit,
 	         f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "", locjoin,
 	         col, f->desc ? " DESC" : "", f->desc ? " DESC" : "");
-	if ((rc = where_prepare(q, &w, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state,"
-	                        " s.detail, s.first_seen, s.last_seen FROM (SELECT * FROM certs c",
-	                        tail, &st)) != CL_OK)
+	/* listing (certs clustered by expiry) when it holds every row that can
+	 * match (the filter bounds not_after within its window and no run is
+	 * under way), unless the fingerprint index of certs finds the rows;
+	 * one read transaction, so that no run commits in between */
+	if (!q->in_txn) {
+		if ((rc = sq_exec(q, "BEGIN")) != CL_OK)
+			goto out;
+		snapshot = true;
+	}
+	if (!f->fp_prefix && (rc = listing_bounds(q, &lb)) != CL_OK)
+		goto out;
+	if (f->expiring >= 0)
+		bound = f->now + f->expiring;
+	else if (f->expired)
+		bound = f->now;
+	snprintf(head, sizeof head, "SELECT " CERT_COLUMNS ", p.kind, p.loc, s.state, s.detail,"
+	         " s.first_seen, s.last_seen FROM (SELECT * FROM %s c",
+	         !f->fp_prefix && lb.upto >= 0 && lb.upto == lb.max && bound <= lb.horizon
+	         ? "listing" : "certs");
+	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id != a.id) {
-			if (a.id && (rc = acc_emit(q, &a, cb, arg)) != CL_OK)
+			if (a.id && (rc = e->emit(q, &a, e)) != CL_OK)
 				goto out;
 			if ((rc = acc_start(&a, st)) != CL_OK)
 				goto out;
@@ -1873,90 +2232,31 @@ static int sq_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb,
 		rc = sq_rc(q, src, "query");
 		goto out;
 	}
-	rc = a.id ? acc_emit(q, &a, cb, arg) : CL_OK;
+	rc = a.id ? e->emit(q, &a, e) : CL_OK;
 out:
 	sqlite3_finalize(st);
+	if (snapshot)
+		sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL);  /* reads only */
 	acc_free(&a);
 	where_free(&w);
 	return rc;
 }
 
-/* A delimited list column as a JSON array; one element needs no splitting. */
-#define LIST_JSON(col, sep) \
-	"CASE WHEN " col " IS NULL OR " col "='' OR " col "='" sep "' THEN json_array()" \
-	" WHEN instr(" col ", '" sep "')=0 THEN json_array(" col ")" \
-	" ELSE json(split_json(" col ", '" sep "')) END"
-#define TIME_JSON(col) "rfc3339(" col ")"
-/* (DAYS is used inside a printf format, hence the doubled %) */
-/* floor((a - b) / 86400) for negative differences too */
-#define DAYS(a, b) "((" a "-" b ")/86400 - ((" a "-" b ")%%86400<0))"
+static int sq_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, void *arg)
+{
+	struct emitter e = { .emit = acc_emit, .row_cb = cb, .arg = arg, .now = f->now };
+
+	return run_query(SQ(s), f, &e);
+}
 
 static int sq_query_json(struct cl_store *s, const struct cl_filter *f, cl_json_cb cb, void *arg)
 {
-	struct sq_store *q = SQ(s);
-	struct sq_where w;
-	sqlite3_stmt *st = NULL;
-	const char *col;
-	char head[4096], tail[200], locs[600] = "";
-	int rc, src, nowidx, lockidx = 0;
+	struct emitter e = { .emit = acc_emit_json, .json_cb = cb, .arg = arg, .now = f->now,
+	                     .j.tcache = { INT64_MIN, INT64_MIN } };
+	int rc;
 
-	if (!(col = sort_column(f->sort)))
-		return cl_store_fail(s, CL_ERR_USAGE, "unknown sort field '%s'", f->sort);
-	where_build(&w, f);
-	nowidx = param_i(&w, f->now);
-	if (f->location) {
-		lockidx = param_s(&w, loc_pattern(&w, f->location));
-		snprintf(locs, sizeof locs, " AND cl_glob(?%d, p.kind||':'||p.loc)", lockidx);
-	}
-	snprintf(head, sizeof head,
-	         "SELECT json_object('fingerprint_sha256', c.fp, 'serial', c.serial,"
-	         " 'subject', c.subject, 'subject_cn', c.subject_cn, 'issuer', c.issuer,"
-	         " 'issuer_cn', c.issuer_cn, 'sans', " LIST_JSON("c.sans", "\n") ","
-	         " 'not_before', " TIME_JSON("c.not_before") ","
-	         " 'not_after', " TIME_JSON("c.not_after") ","
-	         " 'days_left', " DAYS("c.not_after", "?%d") ","
-	         " 'validity_days', " DAYS("c.not_after+1", "c.not_before") ","
-	         " 'key_type', c.key_type, 'key_oid', c.key_oid, 'key_bits', nullif(c.key_bits, 0),"
-	         " 'curve', c.curve, 'sig_alg', c.sig_alg,"
-	         " 'is_ca', json(CASE WHEN c.is_ca THEN 'true' ELSE 'false' END),"
-	         " 'path_len', CASE WHEN c.path_len>=0 THEN c.path_len END,"
-	         " 'self_signed', json(CASE WHEN c.self_signed THEN 'true' ELSE 'false' END),"
-	         " 'key_usage', " LIST_JSON("c.key_usage", ",") ","
-	         " 'eku', " LIST_JSON("c.eku", ",") ", 'ski', c.ski, 'aki', c.aki,"
-	         " 'ocsp_urls', " LIST_JSON("c.ocsp", "\n") ","
-	         " 'crl_urls', " LIST_JSON("c.crl", "\n") ","
-	         " 'ca_issuers_urls', " LIST_JSON("c.ca_issuers", "\n") ","
-	         " 'sct_count', c.sct_count, 'spki_sha256', c.spki_sha256, 'version', c.version,"
-	         " 'owner', c.owner, 'environment', c.environment,"
-	         " 'tags', " LIST_JSON("c.tags", ",") ","
-	         " 'first_seen', " TIME_JSON("c.first_seen") ","
-	         " 'locations', (SELECT json_group_array(json_object('kind', kind, 'where', loc,"
-	         " 'state', state, 'first_seen', " TIME_JSON("first_seen") ","
-	         " 'last_seen', " TIME_JSON("last_seen") ", 'detail', detail)) FROM"
-	         " (SELECT p.kind, p.loc, s.state, s.first_seen, s.last_seen, s.detail"
-	         " FROM sightings s JOIN places p ON p.id=s.place_id WHERE s.cert_id=c.id%s%s"
-	         " ORDER BY s.state DESC, p.kind, p.loc))) FROM certs c",
-	         nowidx, nowidx, f->state == CL_STATE_PRESENT ? " AND s.state='present'" : "",
-	         locs);
-	snprintf(tail, sizeof tail, " ORDER BY %s%s, c.id%s", col, f->desc ? " DESC" : "",
-	         f->desc ? " DESC" : "");
-	if (f->limit > 0)
-		snprintf(tail + strlen(tail), sizeof tail - strlen(tail), " LIMIT %ld", f->limit);
-	if ((rc = where_prepare(q, &w, head, tail, &st)) != CL_OK)
-		goto out;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *j = col_text(st, 0);
-		if (!j) {
-			rc = cl_store_fail(s, CL_ERR_NOMEM, "out of memory encoding JSON");
-			goto out;
-		}
-		if ((rc = cb(arg, j, (size_t)sqlite3_column_bytes(st, 0))) != CL_OK)
-			goto out;
-	}
-	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "query");
-out:
-	sqlite3_finalize(st);
-	where_free(&w);
+	rc = run_query(SQ(s), f, &e);
+	free(e.j.p);
 	return rc;
 }
 

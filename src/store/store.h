@@ -331,8 +331,9 @@ int cl_store_query(struct cl_store *s, const struct cl_filter *f, cl_row_cb cb, 
  * key_bits, curve, sig_alg, is_ca, path_len, self_signed, key_usage, eku,
  * ski, aki, ocsp_urls, crl_urls, ca_issuers_urls, sct_count, spki_sha256,
  * version, owner, environment, tags, first_seen and locations [{kind,
- * where, state, first_seen, last_seen, detail}]. Backends encode with
- * their database's JSON functions: this is the fast path for large lists.
+ * where, state, first_seen, last_seen, detail}]. Backends encode rows
+ * without building a tree per row (SQLite: straight from the columns of
+ * the query): this is the fast path for large lists.
  */
 typedef int (*cl_json_cb)(void *arg, const char *json, size_t len);
 int cl_store_query_json(struct cl_store *s, const struct cl_filter *f, cl_json_cb cb, void *arg);

@@ -1,13 +1,16 @@
 /*
  * The inventory store through its public interface: ingestion, gone
  * detection, sweeps, findings, tags and inheritance, the append-only
- * audit trail and schema version checks.
+ * audit trail and schema version checks; the listing copy of certs stays
+ * equal to it, and JSON rows equal the rows handed to callbacks.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include "testutil.h"
+#include "report/report.h"
 #include "store/store.h"
 #include "x509/cert.h"
 
@@ -71,6 +74,37 @@ static struct cl_store *open_fresh(const char *name)
 	return s;
 }
 
+/*
+ * The listing table (certs clustered by expiry) holds exactly the rows of
+ * certs up to its watermark that expire within its window; rows above the
+ * watermark (a run under way) join when the run ends. Returns the number
+ * of rows above it.
+ */
+static int assert_listing_equal(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int tail;
+
+	assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                 "WITH l AS (SELECT certs.* FROM certs, listing_bounds b WHERE id<=b.upto"
+	                 "  AND not_after<=b.horizon)"
+	                 "SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM listing),"
+	                 " (SELECT count(*) FROM (SELECT * FROM l EXCEPT SELECT * FROM listing)),"
+	                 " (SELECT count(*) FROM (SELECT * FROM listing EXCEPT SELECT * FROM l)),"
+	                 " (SELECT count(*) FROM certs WHERE id>(SELECT upto FROM listing_bounds))",
+	                 -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+	assert_int_equal(sqlite3_column_int(st, 2), 0);
+	assert_int_equal(sqlite3_column_int(st, 3), 0);
+	tail = sqlite3_column_int(st, 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return tail;
+}
+
 struct collect {
 	int n;
 	char fp[8][65];
@@ -102,6 +136,7 @@ static struct collect query(struct cl_store *s, enum cl_state state)
 	cl_filter_init(&f);
 	f.state = state;
 	assert_int_equal(cl_store_query(s, &f, collect_row, &c), CL_OK);
+	(void)assert_listing_equal();
 	return c;
 }
 
@@ -487,6 +522,246 @@ static void test_filters_and_summary(void **state)
 	cl_store_close(s);
 }
 
+static void sql(const char *q)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err);
+	sqlite3_close(db);
+}
+
+/*
+ * The listing follows every change of a listed certificate (presence,
+ * owner, environment, tags), by the store or any other statement, and is
+ * filled when a database from before it is opened.
+ */
+static void test_listing_triggers_and_migration(void **state)
+{
+	struct cl_store *s = open_fresh("listing");
+	const char *add[] = { "a", "b" }, *rm[] = { "a" };
+	struct cl_tag_edit e = { "ops", "", add, 2, NULL, 0 };
+	char err[512], prefix[12];
+	int64_t run;
+	long n;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run), CL_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cl_store_observe_cert(s, run, certs[i], "file", "/l/f.pem", NULL,
+		                                       1000, NULL), CL_OK);
+	assert_int_equal(assert_listing_equal(), 3);  /* listed when the run ends */
+	assert_int_equal(cl_store_run_end(s, run, "ok", NULL, 1001), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	/* edits by location: owner set, environment cleared, tags added then removed */
+	assert_int_equal(cl_store_tag(s, NULL, "/l/*", &e, NULL, 1100, &n), CL_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(assert_listing_equal(), 0);
+	e.owner = NULL;
+	e.environment = "prod";
+	e.nadd = 0;
+	e.remove = rm;
+	e.nremove = 1;
+	snprintf(prefix, sizeof prefix, "%.8s", fps[1]);
+	assert_int_equal(cl_store_tag(s, prefix, NULL, &e, NULL, 1200, &n), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	/* gone from the file, present elsewhere, then swept: presence changes */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run, certs[0], "file", "/l/f.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run, certs[1], "file", "/m/g.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_location_done(s, run, "file", "/l/f.pem", 2000, &n), CL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(assert_listing_equal(), 0);
+	assert_int_equal(cl_store_sweep(s, run, "file", "/m", exists_never, NULL, 2000, &n), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	/* back */
+	assert_int_equal(cl_store_observe_cert(s, run, certs[2], "file", "/l/f.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	cl_store_close(s);
+	/* any statement writing certs, not only the store's own */
+	sql("UPDATE certs SET owner='raw', subject='CN=\"x\"' WHERE id=1;"
+	    "UPDATE certs SET present=1-present WHERE id=2;");
+	assert_int_equal(assert_listing_equal(), 0);
+	sql("DELETE FROM certs WHERE id=3;");
+	assert_int_equal(assert_listing_equal(), 0);
+	/* a database from before the listing migration (5): filled on open */
+	sql("DROP TRIGGER listing_upd; DROP TRIGGER listing_del; DROP TABLE listing;"
+	    "DROP VIEW listing_bounds; DELETE FROM meta WHERE key LIKE 'listing_%';"
+	    "UPDATE certs SET tags=',late,'; PRAGMA user_version=4;");
+	assert_int_equal(cl_store_open(&s, dbpath, 0, err, sizeof err), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	cl_store_close(s);
+}
+
+/* ---- JSON rows (the store's encoder) equal the callback rows ------------ */
+
+struct json_check {
+	json_t *rows;  /* from cl_store_query, encoded by report */
+	size_t n;
+};
+
+static int compare_json(void *arg, const char *json, size_t len)
+{
+	struct json_check *jc = arg;
+	json_error_t jerr;
+	json_t *got = json_loadb(json, len, 0, &jerr), *want = json_array_get(jc->rows, jc->n);
+
+	if (!got)
+		fail_msg("invalid JSON (%s): %.*s", jerr.text, (int)len, json);
+	if (!json_equal(got, want)) {
+		char *w = json_dumps(want, JSON_COMPACT);
+		fail_msg("row %zu differs:\n got %.*s\nwant %s", jc->n, (int)len, json, w);
+	}
+	json_decref(got);
+	jc->n++;
+	return CL_OK;
+}
+
+struct rows_now {
+	json_t *rows;
+	int64_t now;
+};
+
+static int collect_json_now(void *arg, const struct cl_inv_row *row)
+{
+	struct rows_now *r = arg;
+
+	json_array_append_new(r->rows, cl_report_cert_json(row, r->now));
+	return CL_OK;
+}
+
+static void check_json(struct cl_store *s, const struct cl_filter *f, size_t want_rows)
+{
+	struct rows_now r = { json_array(), f->now };
+	struct json_check jc = { r.rows, 0 };
+
+	assert_int_equal(cl_store_query(s, f, collect_json_now, &r), CL_OK);
+	assert_int_equal(json_array_size(r.rows), want_rows);
+	assert_int_equal(cl_store_query_json(s, f, compare_json, &jc), CL_OK);
+	assert_int_equal(jc.n, want_rows);
+	json_decref(r.rows);
+}
+
+/* Event details are JSON objects whose container is the detail observed. */
+static int check_detail(void *arg, const struct cl_event_row *e)
+{
+	json_t *d = json_loads(e->detail ? e->detail : "", 0, NULL);
+
+	if (!d || !json_is_object(d))
+		fail_msg("%s: detail is not a JSON object: %s", e->type, e->detail);
+	if (strcmp(e->type, "cert.new") == 0 || strcmp(e->type, "location.new") == 0) {
+		json_t *c = json_object_get(d, "container");
+		const char *want = strcmp(e->location, "file:/j/b.pem") == 0 ? arg :
+		                   strncmp(e->location, "tls:", 4) == 0 ? "x" : NULL;
+		if (want ? !json_is_string(c) || strcmp(json_string_value(c), want) : !json_is_null(c))
+			fail_msg("%s at %s: container %s", e->type, e->location, e->detail);
+		if (strcmp(e->type, "cert.new") == 0)
+			assert_true(json_is_string(json_object_get(d, "subject")) &&
+			            json_is_string(json_object_get(d, "issuer")) &&
+			            json_is_string(json_object_get(d, "not_after")));
+	}
+	json_decref(d);
+	return CL_OK;
+}
+
+/* The same listings, JSON and callback rows, for several filters. */
+static void check_filters(struct cl_store *s)
+{
+	struct cl_filter f;
+
+	cl_filter_init(&f);
+	f.now = certs[0]->not_before + 86400 / 2;
+	check_json(s, &f, 3);
+	f.state = CL_STATE_ALL;
+	check_json(s, &f, 3);
+	f.desc = true;
+	f.limit = 2;
+	check_json(s, &f, 2);
+	f.limit = 0;
+	f.sort = "subject";
+	check_json(s, &f, 3);
+	f.sort = NULL;
+	f.desc = false;
+	f.expiring = 30 * 86400;
+	check_json(s, &f, 1);
+	f.state = CL_STATE_PRESENT;
+	f.expiring = -1;
+	f.location = "tls:*";
+	check_json(s, &f, 1);
+	f.location = NULL;
+	f.fp_prefix = fps[2];
+	check_json(s, &f, 1);
+	/* bounded expiry: within the listing's window once the runs ended */
+	f.fp_prefix = NULL;
+	f.expiring = 120 * 86400;
+	check_json(s, &f, 2);
+	f.state = CL_STATE_ALL;
+	f.sort = "subject";
+	f.desc = true;
+	check_json(s, &f, 2);
+	f.limit = 1;
+	check_json(s, &f, 1);
+	f.limit = 0;
+	f.sort = NULL;
+	f.location = "tls:*";
+	check_json(s, &f, 1);
+	f.location = NULL;
+	f.expiring = -1;
+	f.expired = true;
+	check_json(s, &f, 0);
+}
+
+static void test_json_rows(void **state)
+{
+	struct cl_store *s = open_fresh("json");
+	/* everything JSON escapes: quotes, backslashes, control characters, UTF-8 */
+	const char *odd = "/j/q\"uo\\te\t\n\r\b\f\x01\x1f\x7f caf\xc3\xa9 \xe2\x82\xac.pem";
+	const char *add[] = { "pci", "we\"ird\\tag\x02" };
+	struct cl_tag_edit e = { "team \"q\"\n", "pr\xc3\xb6" "d", add, 2, NULL, 0 };
+	int64_t run1, run2;
+	long n;
+
+	(void)state;
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 1000, &run1), CL_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cl_store_observe_cert(s, run1, certs[i], "file", "/j/b.pem",
+		                                       "PEM \"bundle\"\x03", 1000, NULL), CL_OK);
+		assert_int_equal(cl_store_observe_cert(s, run1, certs[i], "file", odd, NULL, 1000 + i,
+		                                       NULL), CL_OK);
+	}
+	assert_int_equal(cl_store_observe_cert(s, run1, certs[0], "tls", "h.example:443", "x",
+	                                       1000, NULL), CL_OK);
+	{
+		struct cl_event_filter ef = { 0 };
+		ef.type = "*.new";
+		assert_int_equal(cl_store_events(s, &ef, check_detail, (void *)"PEM \"bundle\"\x03"),
+		                 CL_OK);
+	}
+	assert_int_equal(cl_store_tag(s, NULL, "/j/b.pem", &e, NULL, 1100, &n), CL_OK);
+	/* certs[2] leaves b.pem: a gone location, listed with --state all */
+	assert_int_equal(cl_store_run_begin(s, "test", NULL, 2000, &run2), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run2, certs[0], "file", "/j/b.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_observe_cert(s, run2, certs[1], "file", "/j/b.pem", NULL, 2000,
+	                                       NULL), CL_OK);
+	assert_int_equal(cl_store_location_done(s, run2, "file", "/j/b.pem", 2000, &n), CL_OK);
+	assert_int_equal(n, 1);
+	/* read from certs while the run's certificates are not listed yet */
+	assert_int_equal(assert_listing_equal(), 3);
+	check_filters(s);
+	/* ended late: the listing's window then covers all three */
+	assert_int_equal(cl_store_run_end(s, run1, "ok", NULL, 2000), CL_OK);
+	assert_int_equal(cl_store_run_end(s, run2, "ok", NULL, certs[2]->not_after), CL_OK);
+	assert_int_equal(assert_listing_equal(), 0);
+	check_filters(s);
+	cl_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +771,8 @@ int main(void)
 		cmocka_unit_test(test_append_only_and_schema),
 		cmocka_unit_test(test_filters_and_summary),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_listing_triggers_and_migration),
+		cmocka_unit_test(test_json_rows),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -52,6 +52,11 @@ static void test_time_fmt(void **state)
 	assert_string_equal(cl_time_fmt(buf, sizeof buf, -1), "1969-12-31T23:59:59Z");
 	assert_string_equal(cl_time_fmt(buf, sizeof buf, 253402300799), "9999-12-31T23:59:59Z");
 	assert_string_equal(cl_time_fmt(buf, sizeof buf, 951782400), "2000-02-29T00:00:00Z");
+	/* outside years 0-9999 (and in a short buffer) the printf path formats */
+	assert_string_equal(cl_time_fmt(buf, sizeof buf, 253402300800), "10000-01-01T00:00:00Z");
+	assert_string_equal(cl_time_fmt(buf, sizeof buf, -62167219200), "0000-01-01T00:00:00Z");
+	assert_string_equal(cl_time_fmt(buf, sizeof buf, -62167219201), "-001-12-31T23:59:59Z");
+	assert_string_equal(cl_time_fmt(buf, 11, 0), "1970-01-01");
 }
 
 static void test_duration(void **state)
