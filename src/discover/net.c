@@ -69,6 +69,8 @@ struct result {
 	char verify_detail[400];
 	struct cl_cert *certs[MAX_CHAIN];
 	size_t ncerts;
+	STACK_OF(X509) *x509;  /* presented chain, until a chain thread parses it */
+	bool want_verify;
 };
 
 struct conn {
@@ -113,7 +115,9 @@ struct net {
 	const struct cl_targets *t;
 	SSL_CTX *ctx, *ctx_alpn;
 	struct cl_verifier *verifier;
-	struct cl_queue probes, results;
+	struct cl_queue probes, chains, results;
+	pthread_t *chain_tids;
+	int nchain;
 	int64_t run_id, now;
 	struct worker *w;
 	int nworkers;
@@ -460,25 +464,60 @@ static void tls_params(struct result *r, SSL *ssl)
 	r->stapled = SSL_get_tlsext_status_ocsp_resp(ssl, &ocsp) > 0 && ocsp;
 }
 
-/* Parses the presented chain; verifies it when the handshake completed. */
-static void take_chain(struct net *n, struct result *r, SSL *ssl, bool verify)
+/* Keeps the presented chain (references, no copy) for a chain thread. */
+static void grab_chain(struct result *r, SSL *ssl, bool verify)
 {
 	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
+
+	if (sk && sk_X509_num(sk) > 0)
+		r->x509 = X509_chain_up_ref(sk);
+	r->want_verify = verify;
+}
+
+/*
+ * Chain threads: parse the chain each handshake kept and verify it, off
+ * the event loops, which go back to handshaking at once (the parsed X509
+ * objects of the handshake are reused, never decoded again).
+ */
+static void parse_chain(struct net *n, struct result *r)
+{
 	const char *name = r->p.sni ? r->p.sni : r->p.host;
-	int i, num = sk ? sk_X509_num(sk) : 0;
+	int i, num = sk_X509_num(r->x509);
 
 	for (i = 0; i < num && r->ncerts < MAX_CHAIN; i++) {
 		unsigned char *der = NULL;
-		int len = i2d_X509(sk_X509_value(sk, i), &der);
+		int len = i2d_X509(sk_X509_value(r->x509, i), &der);
 		if (len > 0 && cl_cert_parse_der(der, (size_t)len, &r->certs[r->ncerts], NULL) == CL_OK)
 			r->ncerts++;
 		OPENSSL_free(der);
 	}
-	if (verify && r->ncerts)
-		r->verify = cl_verify_chain(n->verifier, sk, (const struct cl_cert *const *)r->certs,
-		                            r->ncerts, name, n->now, r->verify_detail,
-		                            sizeof r->verify_detail);
+	if (r->want_verify && r->ncerts)
+		r->verify = cl_verify_chain(n->verifier, r->x509,
+		                            (const struct cl_cert *const *)r->certs, r->ncerts, name,
+		                            n->now, r->verify_detail, sizeof r->verify_detail);
+	if (strcmp(r->status, "ok") == 0 && r->ncerts == 0) {
+		r->status = "error";
+		snprintf(r->error, sizeof r->error, "the server's certificate could not be parsed");
+	}
+	sk_X509_pop_free(r->x509, X509_free);
+	r->x509 = NULL;
 	ERR_clear_error();
+}
+
+static void *chain_main(void *arg)
+{
+	struct net *n = arg;
+	void *batch[32];
+	size_t k, i;
+
+	pthread_setname_np(pthread_self(), "cl-chain");
+	while ((k = cl_queue_pop(&n->chains, batch, CL_ARRAY_LEN(batch), NULL, NULL)) > 0)
+		for (i = 0; i < k; i++) {
+			struct result *r = batch[i];
+			parse_chain(n, r);
+			cl_queue_push(&n->results, r, 1 + r->ncerts);
+		}
+	return NULL;
 }
 
 /* ---- workers --------------------------------------------------------------- */
@@ -558,9 +597,13 @@ static void deliver(struct worker *w, struct result *r)
 	atomic_fetch_add_explicit(&w->n->probes_done, 1, memory_order_relaxed);
 	if (!r)
 		return;
-	if (r->ncerts && strcmp(r->status, "ok") == 0)
+	if (!r->x509) {
+		cl_queue_push(&w->n->results, r, 1);
+		return;
+	}
+	if (strcmp(r->status, "ok") == 0)
 		atomic_fetch_add_explicit(&w->n->tls_done, 1, memory_order_relaxed);
-	cl_queue_push(&w->n->results, r, 1 + r->ncerts);
+	cl_queue_push(&w->n->chains, r, 1 + (size_t)sk_X509_num(r->x509));
 }
 
 /* Ends a probe with a failure (status, printf-style error). */
@@ -590,8 +633,8 @@ static void finish_tls(struct worker *w, struct conn *c, int sslerr, int err)
 		if (sslerr == 0) {
 			r->status = "ok";
 			tls_params(r, c->ssl);
-			take_chain(w->n, r, c->ssl, true);
-			if (r->ncerts == 0) {  /* anonymous suites: nothing to inventory */
+			grab_chain(r, c->ssl, true);
+			if (!r->x509) {  /* anonymous suites: nothing to inventory */
 				r->status = "error";
 				snprintf(r->error, sizeof r->error, "the server sent no certificate");
 			}
@@ -599,8 +642,8 @@ static void finish_tls(struct worker *w, struct conn *c, int sslerr, int err)
 			classify(r, c, sslerr, err);
 			/* TLS 1.2 servers that want a client certificate fail after
 			 * sending theirs: keep what was seen */
-			take_chain(w->n, r, c->ssl, false);
-			if (r->ncerts)
+			grab_chain(r, c->ssl, false);
+			if (r->x509)
 				tls_params(r, c->ssl);
 		}
 	}
@@ -966,6 +1009,7 @@ static void result_free(struct result *r)
 {
 	size_t i;
 
+	sk_X509_pop_free(r->x509, X509_free);
 	for (i = 0; i < r->ncerts; i++)
 		cl_cert_free(r->certs[i]);
 	free(r);
@@ -1254,6 +1298,7 @@ int cl_discover_net(struct cl_store *s, const struct cl_net_opts *o, struct cl_n
 			n.hosts[n.nhosts++] = k;
 	n.nresolvers = n.nhosts == 0 ? 0 : n.nhosts < 8 ? (int)n.nhosts : 8;
 	cl_queue_init(&n.probes, 1, (size_t)(concurrency / PB_N + 4) * 2);
+	cl_queue_init(&n.chains, 8, RESULT_WEIGHT_MAX);
 	cl_queue_init(&n.results, 16, RESULT_WEIGHT_MAX);
 	if ((rc = workers_init(&n, concurrency)) != CL_OK)
 		goto out_queues;
@@ -1271,6 +1316,21 @@ int cl_discover_net(struct cl_store *s, const struct cl_net_opts *o, struct cl_n
 		goto out_queues;
 	}
 	writer = true;
+	/* as many chain threads as event loops: parsing and verifying runs
+	 * beside the handshakes instead of between them */
+	if (!(n.chain_tids = calloc((size_t)n.nworkers, sizeof *n.chain_tids))) {
+		rc = CL_ERR_NOMEM;
+		atomic_store(&n.stop, 1);
+	}
+	for (i = 0; n.chain_tids && i < n.nworkers; i++) {
+		if (pthread_create(&n.chain_tids[i], NULL, chain_main, &n) != 0)
+			break;
+		n.nchain++;
+	}
+	if (n.nchain == 0) {
+		cl_log(CL_LOG_ERROR, "cannot start threads");
+		atomic_store(&n.stop, 1);
+	}
 	if (pthread_create(&n.feeder, NULL, feeder_main, &n) != 0) {
 		atomic_store(&n.stop, 1);
 		cl_queue_close(&n.probes);
@@ -1316,6 +1376,9 @@ int cl_discover_net(struct cl_store *s, const struct cl_net_opts *o, struct cl_n
 		while (cl_queue_trypop(&n.probes, &item, 1) == 1)
 			free(item);
 	}
+	cl_queue_close(&n.chains);
+	for (i = 0; i < n.nchain; i++)
+		pthread_join(n.chain_tids[i], NULL);
 	cl_queue_close(&n.results);
 	if (writer)
 		pthread_join(n.writer, NULL);
@@ -1340,8 +1403,10 @@ out_queues:
 	}
 	workers_free(&n);
 	cl_queue_destroy(&n.probes);
+	cl_queue_destroy(&n.chains);
 	cl_queue_destroy(&n.results);
 out:
+	free(n.chain_tids);
 	free(n.resolvers);
 	free(n.hosts);
 	SSL_CTX_free(n.ctx);
