@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -163,6 +164,10 @@ struct check {
 	bool scoped;
 	int rc;
 	struct hmap shared;     /* spki -> certificates with it */
+	struct hmap hosts;      /* spki -> hosts serving it */
+	struct hmap cafp;       /* issuer subject hash -> index into cas (fp:/spki: approvals) */
+	struct { char fp[2 * CL_SHA256_LEN + 1], spki[2 * CL_SHA256_LEN + 1]; } *cas;
+	size_t ncas, capcas;
 	struct hmap weak;       /* fp -> index into weak_e (roca in the sign bit) */
 	int64_t *weak_e;
 	bool *weak_roca;
@@ -222,6 +227,44 @@ static int add_note(struct check *k, struct hmap *by, const char *key, const cha
 static int on_shared(void *arg, const char *spki, long n)
 {
 	return hput(&((struct check *)arg)->shared, spki, n);
+}
+
+static int on_hosts(void *arg, const char *spki, long n)
+{
+	return hput(&((struct check *)arg)->hosts, spki, n);
+}
+
+/* A hex key for a subject name (the map is keyed by 64 hex digits). */
+static const char *name_key(char *out, const char *name)
+{
+	unsigned char md[CL_SHA256_LEN];
+
+	SHA256((const unsigned char *)name, strlen(name), md);
+	cl_hex(out, md, CL_SHA256_LEN);
+	return out;
+}
+
+/* CA certificates by subject, for issuers.approve fp:/spki: entries. */
+static int on_ca_fp(void *arg, const char *subject, const char *ski, const unsigned char *der,
+                    size_t len)
+{
+	struct check *k = arg;
+	struct cl_cert *c = NULL;
+	char key[2 * CL_SHA256_LEN + 1];
+
+	(void)ski;
+	if (hget(&k->cafp, name_key(key, subject)))
+		return CL_OK;  /* the first (present, latest) wins */
+	if (cl_cert_parse_der(der, len, &c, NULL) != CL_OK)
+		return CL_OK;
+	if (CL_GROW(k->cas, k->capcas, k->ncas + 1) != CL_OK) {
+		cl_cert_free(c);
+		return CL_ERR_NOMEM;
+	}
+	cl_hex(k->cas[k->ncas].fp, c->fp, CL_SHA256_LEN);
+	cl_hex(k->cas[k->ncas].spki, c->spki_sha256, CL_SHA256_LEN);
+	cl_cert_free(c);
+	return hput(&k->cafp, key, (long)k->ncas++);
 }
 
 static int on_exposed(void *arg, const char *location, const char *spki, int mode)
@@ -522,6 +565,15 @@ static int evaluate(void *arg, const struct cl_policy_row *row)
 	}
 	if ((h = hget(&k->shared, spki)) != NULL)
 		ctx.shared_certs = h->val - 1;
+	if ((h = hget(&k->hosts, spki)) != NULL)
+		ctx.hosts = h->val;
+	if (k->ncas) {
+		char key[2 * CL_SHA256_LEN + 1];
+		if ((h = hget(&k->cafp, name_key(key, c.issuer))) != NULL) {
+			ctx.issuer_fp = k->cas[h->val].fp;
+			ctx.issuer_spki = k->cas[h->val].spki;
+		}
+	}
 	if ((h = hget(&k->rev, k->fp)) != NULL && k->revs[h->val]->status != CL_REV_NONE) {
 		ctx.revocation = (int)k->revs[h->val]->status + 1;  /* see cl_eval_ctx */
 		ctx.revocation_detail = k->revs[h->val]->detail;
@@ -610,6 +662,9 @@ static void check_free(struct check *k)
 	free(k->groups);
 	free(k->notes);
 	free(k->shared.e);
+	free(k->hosts.e);
+	free(k->cafp.e);
+	free(k->cas);
 	free(k->weak.e);
 	free(k->chain.e);
 	free(k->keys.e);
@@ -633,7 +688,7 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	struct cl_filter f;
 	const char *policy = NULL;
 	char err[600], *end, stats[300];
-	bool revocation = false, locations;
+	bool revocation = false, locations, approvals_by_key = false;
 	int rev_timeout = CL_REV_DEFAULT_TIMEOUT_MS;
 	char cache_dir[4200];
 	long max_min_e;
@@ -710,10 +765,14 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	/* the strictest exponent rule of any profile decides which keys to load */
 	max_min_e = pol->base.rsa_min_exponent;
 	locations = pol->base.m_location.n > 0;
-	for (size_t i = 0; i < pol->nprofiles; i++) {
-		if (pol->profiles[i].rsa_min_exponent > max_min_e)
-			max_min_e = pol->profiles[i].rsa_min_exponent;
-		locations = locations || pol->profiles[i].m_location.n > 0;
+	for (size_t i = 0; i <= pol->nprofiles; i++) {
+		const struct cl_profile *pp = i < pol->nprofiles ? &pol->profiles[i] : &pol->base;
+		if (pp->rsa_min_exponent > max_min_e)
+			max_min_e = pp->rsa_min_exponent;
+		locations = locations || pp->m_location.n > 0;
+		for (size_t j = 0; j < pp->issuers.n; j++)
+			approvals_by_key = approvals_by_key || strncmp(pp->issuers.v[j], "fp:", 3) == 0 ||
+			                   strncmp(pp->issuers.v[j], "spki:", 5) == 0;
 	}
 	if ((rc = cl_cli_open(cli, 0, &k.s)) != CL_OK)
 		goto out;
@@ -721,6 +780,10 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 	                        &k.run_id);
 	if (rc == CL_OK)
 		rc = cl_store_shared_keys(k.s, on_shared, &k);
+	if (rc == CL_OK)
+		rc = cl_store_key_hosts(k.s, on_hosts, &k);
+	if (rc == CL_OK && approvals_by_key)
+		rc = cl_store_ca_certs(k.s, on_ca_fp, &k);
 
 	if (rc == CL_OK)
 		rc = cl_store_exposed_keys(k.s, on_exposed, &k);

@@ -207,6 +207,7 @@ static int lint_file(struct lint *l, const char *path, const struct cl_load_opts
 		struct cl_cert *c = r.certs[i].cert;
 		struct cl_eval_ctx ctx = { .now = l->now, .key_mode = -1 };
 		const struct cl_profile *pr = l->forced;
+		char ifp[2 * CL_SHA256_LEN + 1], ispki[2 * CL_SHA256_LEN + 1];
 		struct cl_lint_cert *lc;
 		char tags[300];
 
@@ -238,6 +239,18 @@ static int lint_file(struct lint *l, const char *path, const struct cl_load_opts
 				ctx.key_mode = mode;
 				ctx.key_location = name;
 			}
+		/* the issuer, when the same file holds it (a full chain) */
+		for (k = 0; k < r.ncerts; k++) {
+			const struct cl_cert *o = k < i ? l->parsed[l->ncerts - 1 - (i - k)] :
+			                          r.certs[k].cert;
+			if (k != i && o && o->is_ca && strcmp(o->subject, c->issuer) == 0) {
+				cl_hex(ifp, o->fp, CL_SHA256_LEN);
+				cl_hex(ispki, o->spki_sha256, CL_SHA256_LEN);
+				ctx.issuer_fp = ifp;
+				ctx.issuer_spki = ispki;
+				break;
+			}
+		}
 		if (i == 0 && out_of_order) {
 			ctx.verify = "wrong-order";
 			ctx.endpoint = name;

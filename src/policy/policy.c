@@ -26,6 +26,7 @@ const char cl_policy_default_yaml[] =
 "    dsa_min_bits: 2048\n"
 "    ec_curves: [P-256, P-384, P-521]\n"
 "    rsa_min_exponent: 65537\n"
+"    max_hosts: 10          # hosts one key may be served from (0: any)\n"
 "  signature:\n"
 "    forbid: ['*sha1*', '*md5*', '*md2*', '*md4*']\n"
 "    allow: []              # empty: anything not forbidden\n"
@@ -335,8 +336,10 @@ static int f_key(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn
 	}
 	if (strcmp(k, "rsa_min_exponent") == 0)
 		return get_long(ps, v, "key.rsa_min_exponent", 0, 1L << 40, &pr->rsa_min_exponent);
+	if (strcmp(k, "max_hosts") == 0)
+		return get_long(ps, v, "key.max_hosts", 0, 1000000, &pr->max_hosts);
 	return unknown(ps, kn, "key", k, "allow, rsa_min_bits, dsa_min_bits, ec_curves, "
-	               "rsa_min_exponent");
+	               "rsa_min_exponent, max_hosts");
 }
 
 static int f_sig(struct pstate *ps, struct cl_profile *pr, const yaml_node_t *kn,
@@ -965,20 +968,28 @@ static void eval_names(struct ev *e, const struct cl_cert *c)
 			}
 }
 
-static bool issuer_approved(const struct cl_profile *pr, const struct cl_cert *c)
+/* fp:/spki: name the issuing CA certificate: the certificate itself when
+ * self-signed, else its issuer when known (ctx) */
+static bool issuer_approved(const struct cl_profile *pr, const struct cl_cert *c,
+                            const struct cl_eval_ctx *x)
 {
 	char fp[2 * CL_SHA256_LEN + 1], spki[2 * CL_SHA256_LEN + 1];
+	const char *ifp = x->issuer_fp, *ispki = x->issuer_spki;
 	size_t i;
 
-	cl_hex(fp, c->fp, CL_SHA256_LEN);
-	cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
+	if (c->self_signed) {
+		cl_hex(fp, c->fp, CL_SHA256_LEN);
+		cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
+		ifp = fp;
+		ispki = spki;
+	}
 	for (i = 0; i < pr->issuers.n; i++) {
 		const char *s = pr->issuers.v[i];
 		if (strncmp(s, "fp:", 3) == 0) {
-			if (c->self_signed && strcasecmp(s + 3, fp) == 0)
+			if (ifp && strcasecmp(s + 3, ifp) == 0)
 				return true;
 		} else if (strncmp(s, "spki:", 5) == 0) {
-			if (c->self_signed && strcasecmp(s + 5, spki) == 0)
+			if (ispki && strcasecmp(s + 5, ispki) == 0)
 				return true;
 		} else if (cl_glob(s, c->issuer)) {
 			return true;
@@ -1065,6 +1076,13 @@ static void eval_context(struct ev *e, const struct cl_eval_ctx *x)
 		report(e, CL_R_KEY_SHARED, NULL, found, "one certificate per key",
 		       "the same key is in %s", found);
 	}
+	if (e->pr->max_hosts > 0 && x->hosts > e->pr->max_hosts) {
+		char limit[40];
+		snprintf(found, sizeof found, "%ld hosts", x->hosts);
+		snprintf(limit, sizeof limit, "<= %ld hosts", e->pr->max_hosts);
+		report(e, CL_R_KEY_SHARED, NULL, found, limit, "the same key is served by %ld hosts; "
+		       "the profile allows %ld", x->hosts, e->pr->max_hosts);
+	}
 	if (x->key_mode >= 0 && (x->key_mode & 077)) {
 		snprintf(found, sizeof found, "mode %04o", x->key_mode & 07777);
 		report(e, CL_R_KEY_READABLE, x->key_location, found, "mode 0600",
@@ -1128,7 +1146,7 @@ int cl_policy_eval(const struct cl_profile *pr, const struct cl_cert *c,
 			       join(limit, sizeof limit, &pr->sig_allow),
 			       "signed with %s; the profile allows %s", c->sig_alg, limit);
 	}
-	if (pr->issuers.n && !issuer_approved(pr, c))
+	if (pr->issuers.n && !issuer_approved(pr, c, ctx))
 		report(&e, CL_R_ISSUER_NOT_APPROVED, NULL, c->issuer,
 		       join(limit, sizeof limit, &pr->issuers), "issued by %s, not an approved CA",
 		       c->issuer);

@@ -75,6 +75,7 @@ struct cl_profile {
 	int rsa_min_bits, dsa_min_bits;
 	struct cl_list ec_curves;      /* "P-256", ...; empty = any */
 	long rsa_min_exponent;
+	long max_hosts;                /* hosts one key may be served from; 0 = any */
 	struct cl_list sig_forbid, sig_allow;   /* globs on the signature algorithm */
 	struct cl_list issuers;        /* subject globs, "spki:HEX", "fp:HEX"; empty = any */
 	int max_validity_days;         /* 0 = no limit */
@@ -121,6 +122,9 @@ const struct cl_profile *cl_policy_profile(const struct cl_policy *p, const char
 struct cl_eval_ctx {
 	int64_t now;
 	long shared_certs;            /* other present certificates with the same key */
+	long hosts;                   /* distinct hosts (addresses) serving the key, 0 unknown */
+	const char *issuer_fp;        /* the issuing CA certificate's SHA-256 (hex), when known */
+	const char *issuer_spki;      /* and its key's SHA-256 (hex) */
 	const char *verify;           /* chain result at an endpoint (net discovery): "ok",
 	                                 "incomplete-chain", "wrong-order", ... (comma list) */
 	const char *verify_detail;

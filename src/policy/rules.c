@@ -31,7 +31,8 @@ const struct cl_rule_info cl_rules[CL_R_COUNT] = {
 		"the same key is used by several certificates",
 		"The public key (SPKI SHA-256) of this certificate is in other present\n"
 		"certificates too: one stolen key compromises all of them, and a key\n"
-		"copied to many hosts cannot be rotated in one place.",
+		"copied to many hosts cannot be rotated in one place. Also when TLS\n"
+		"endpoints on more than key.max_hosts hosts (default 10) serve it.",
 		"generate a new key for each certificate (and each host) at renewal" },
 	[CL_R_KEY_READABLE] = { "key.readable", CL_SEV_ERROR,
 		"a private key file is readable by group or others",
@@ -53,9 +54,10 @@ const struct cl_rule_info cl_rules[CL_R_COUNT] = {
 	[CL_R_ISSUER_NOT_APPROVED] = { "issuer.not-approved", CL_SEV_ERROR,
 		"the issuer is not an approved CA",
 		"When issuers.approve is given, the issuer must match one entry: a glob\n"
-		"on the issuer's RFC 4514 name (\"CN=R3,O=Let's Encrypt,C=US\"), or for\n"
-		"self-signed certificates \"fp:HEX\" (the CA certificate's SHA-256) or\n"
-		"\"spki:HEX\" (its key's SHA-256).",
+		"on the issuer's RFC 4514 name (\"CN=R3,O=Let's Encrypt,C=US\"), or the\n"
+		"issuing CA certificate by \"fp:HEX\" (its SHA-256) or \"spki:HEX\" (its\n"
+		"key's SHA-256): known when the CA is in the inventory (check) or in the\n"
+		"same file (lint); a self-signed certificate is its own issuer.",
 		"re-issue the certificate from an approved CA" },
 	[CL_R_VALIDITY_MAX] = { "validity.max", CL_SEV_ERROR,
 		"the validity period is longer than the profile allows",

@@ -76,6 +76,8 @@ struct cl_store_backend {
 	int (*ca_certs)(struct cl_store *s,
 	                int (*cb)(void *arg, const char *subject, const char *ski,
 	                          const unsigned char *der, size_t len), void *arg);
+	int (*key_hosts)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+	                 void *arg);
 	int (*shared_keys)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
 	                   void *arg);
 	int (*exposed_keys)(struct cl_store *s,

@@ -3403,25 +3403,39 @@ static int sq_ca_certs(struct cl_store *s,
 	return rc;
 }
 
-static int sq_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
-                          void *arg)
+/* Streams two columns (text, count) of sql. */
+static int text_counts(struct sq_store *q, const char *sql, const char *what,
+                       int (*cb)(void *arg, const char *key, long n), void *arg)
 {
-	struct sq_store *q = SQ(s);
 	sqlite3_stmt *st;
 	int rc = CL_OK, src;
 
-	if (sqlite3_prepare_v2(q->db, "SELECT spki_sha256, count(*) FROM certs INDEXED BY certs_spki"
-	                       " WHERE present=1 GROUP BY spki_sha256 HAVING count(*) > 1", -1, &st,
-	                       NULL) !=
-	    SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "shared keys");
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sq_rc(q, sqlite3_errcode(q->db), what);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
 		if ((rc = cb(arg, col_text(st, 0), (long)sqlite3_column_int64(st, 1))) != CL_OK)
 			break;
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "shared keys");
+		rc = sq_rc(q, src, what);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+static int sq_key_hosts(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                        void *arg)
+{
+	return text_counts(SQ(s), "SELECT c.spki_sha256, count(DISTINCT e.address) FROM endpoints e"
+	                   " JOIN certs c ON c.fp=e.leaf_fp WHERE e.status='ok'"
+	                   " GROUP BY c.spki_sha256 HAVING count(DISTINCT e.address) > 1",
+	                   "keys by host", cb, arg);
+}
+
+static int sq_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                          void *arg)
+{
+	return text_counts(SQ(s), "SELECT spki_sha256, count(*) FROM certs INDEXED BY certs_spki"
+	                   " WHERE present=1 GROUP BY spki_sha256 HAVING count(*) > 1",
+	                   "shared keys", cb, arg);
 }
 
 static int sq_exposed_keys(struct cl_store *s,
@@ -3545,6 +3559,7 @@ const struct cl_store_backend cl_store_sqlite = {
 	.findings_stage_end = sq_findings_stage_end,
 	.policy_rows = sq_policy_rows,
 	.ca_certs = sq_ca_certs,
+	.key_hosts = sq_key_hosts,
 	.shared_keys = sq_shared_keys,
 	.exposed_keys = sq_exposed_keys,
 	.weak_rsa = sq_weak_rsa,

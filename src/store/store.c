@@ -313,6 +313,12 @@ int cl_store_ca_certs(struct cl_store *s,
 	return s->be->ca_certs(s, cb, arg);
 }
 
+int cl_store_key_hosts(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                       void *arg)
+{
+	return s->be->key_hosts(s, cb, arg);
+}
+
 int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
                          void *arg)
 {

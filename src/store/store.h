@@ -467,6 +467,11 @@ int cl_store_ca_certs(struct cl_store *s,
                       int (*cb)(void *arg, const char *subject, const char *ski,
                                 const unsigned char *der, size_t len), void *arg);
 
+/* Keys served by answering TLS endpoints on more than one host:
+ * cb(spki_hex, number of distinct addresses). */
+int cl_store_key_hosts(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
+                       void *arg);
+
 /* Present certificates sharing a key: cb(spki_hex, number of certificates). */
 int cl_store_shared_keys(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
                          void *arg);

@@ -1336,11 +1336,45 @@ static void test_issuer_rule(void **state)
 	check_rule(&p->base, self, CL_R_ISSUER_NOT_APPROVED, false, "spki: of the self-signed cert");
 	check_rule(&p->base, ca_cert, CL_R_ISSUER_NOT_APPROVED, true, "spki: of another key");
 	cl_policy_free(p);
-	/* fp: approves the self-signed CA itself; a leaf it issued is matched by name only */
+	/* fp: approves the self-signed CA itself, and a leaf whose issuer is
+	 * known (lint: in the same file; check: in the inventory) */
 	snprintf(y, sizeof y, "version: 1\ndefaults:\n  issuers: {approve: ['fp:%s']}\n", cafp);
 	p = pol(y);
 	check_rule(&p->base, ca_cert, CL_R_ISSUER_NOT_APPROVED, false, "fp: of the CA root");
+	check_rule(&p->base, leaf, CL_R_ISSUER_NOT_APPROVED, true, "issuer unknown");
+	{
+		char caspki[65];
+		struct cl_eval_ctx x = { .now = NOW, .key_mode = -1, .issuer_fp = cafp };
+		eval_ctx(&r, &p->base, leaf, &x);
+		assert_int_equal(r.count[CL_R_ISSUER_NOT_APPROVED], 0);
+		x.issuer_fp = fp;  /* another CA issued it */
+		eval_ctx(&r, &p->base, leaf, &x);
+		assert_int_equal(r.count[CL_R_ISSUER_NOT_APPROVED], 1);
+		cl_policy_free(p);
+		cl_hex(caspki, ca_cert->spki_sha256, CL_SHA256_LEN);
+		snprintf(y, sizeof y, "version: 1\ndefaults:\n  issuers: {approve: ['spki:%s']}\n",
+		         caspki);
+		p = pol(y);
+		x.issuer_fp = NULL;
+		x.issuer_spki = caspki;
+		eval_ctx(&r, &p->base, leaf, &x);
+		assert_int_equal(r.count[CL_R_ISSUER_NOT_APPROVED], 0);
+	}
 	cl_policy_free(p);
+	/* one key on many hosts: key.max_hosts (default 10) */
+	{
+		struct cl_eval_ctx x = { .now = NOW, .key_mode = -1, .hosts = 10 };
+		eval_ctx(&r, &def->base, leaf, &x);
+		assert_int_equal(r.count[CL_R_KEY_SHARED], 0);
+		x.hosts = 11;
+		eval_ctx(&r, &def->base, leaf, &x);
+		assert_int_equal(r.count[CL_R_KEY_SHARED], 1);
+		assert_non_null(strstr(r.msg[CL_R_KEY_SHARED], "served by 11 hosts"));
+		p = pol("version: 1\ndefaults:\n  key: {max_hosts: 0}\n");
+		eval_ctx(&r, &p->base, leaf, &x);
+		assert_int_equal(r.count[CL_R_KEY_SHARED], 0);
+		cl_policy_free(p);
+	}
 	cl_cert_free(leaf);
 	cl_cert_free(self);
 	cl_policy_free(def);

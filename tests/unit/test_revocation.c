@@ -42,7 +42,7 @@ static const char *fx(const char *name)
 	static int k;
 	char *b = bufs[k++ % 4];
 
-	snprintf(b, sizeof bufs[0], "%s/%s", F.dir, name);
+	snprintf(b, sizeof bufs[0], "%.3900s/%.400s", F.dir, name);
 	return b;
 }
 
