@@ -165,6 +165,7 @@ struct check {
 	int rc;
 	struct hmap shared;     /* spki -> certificates with it */
 	struct hmap hosts;      /* spki -> hosts serving it */
+	struct hmap keydone;    /* spki already reported (key.shared: one finding per key) */
 	struct hmap cafp;       /* issuer subject hash -> index into cas (fp:/spki: approvals) */
 	struct { char fp[2 * CL_SHA256_LEN + 1], spki[2 * CL_SHA256_LEN + 1]; } *cas;
 	size_t ncas, capcas;
@@ -354,6 +355,7 @@ static int on_violation(void *arg, const struct cl_violation *v)
 	const struct cl_policy_row *row = k->row;
 	const char *owner = row->owner && *row->owner ? row->owner : "(no owner)";
 	char rule[64], target[600], line[1200];
+	const char *ffp;
 	int rc;
 
 	snprintf(rule, sizeof rule, "policy.%s", cl_rules[v->rule].name);
@@ -361,15 +363,18 @@ static int on_violation(void *arg, const struct cl_violation *v)
 		snprintf(target, sizeof target, "%s", v->where);
 	else
 		snprintf(target, sizeof target, "cert:%s", k->fp);
+	/* a finding about a key (key:SPKI) is the same whichever certificate
+	 * showed it first */
+	ffp = v->where && strncmp(v->where, "key:", 4) == 0 ? "" : k->fp;
 	{
-		struct ofind *o = oget(&k->open, finding_key(rule, target, k->fp), false);
+		struct ofind *o = oget(&k->open, finding_key(rule, target, ffp), false);
 		uint64_t body = fnv(fnv(1469598103934665603ULL, cl_sev_name(v->severity)),
 		                    v->message);
 		if (o)
 			o->seen = true;
 		/* unchanged findings cost nothing: only new and changed are staged */
 		if ((!o || o->body != body) &&
-		    (rc = cl_store_findings_stage(k->s, rule, cl_sev_name(v->severity), target, k->fp,
+		    (rc = cl_store_findings_stage(k->s, rule, cl_sev_name(v->severity), target, ffp,
 		                                  v->message)) != CL_OK)
 			return rc;
 	}
@@ -563,10 +568,25 @@ static int evaluate(void *arg, const struct cl_policy_row *row)
 		c.rsa_e = k->weak_e[h->val];
 		c.rsa_roca = k->weak_roca[h->val];
 	}
-	if ((h = hget(&k->shared, spki)) != NULL)
-		ctx.shared_certs = h->val - 1;
-	if ((h = hget(&k->hosts, spki)) != NULL)
-		ctx.hosts = h->val;
+	/* a shared key is one finding per key, reported with its first
+	 * certificate, not one per certificate (a million copies of one key
+	 * are one problem) */
+	{
+		struct hent *sh = hget(&k->shared, spki), *hh = hget(&k->hosts, spki);
+		if ((sh || hh) && !hget(&k->keydone, spki)) {
+			char where[4 + 2 * CL_SHA256_LEN + 1];
+			struct cl_eval_ctx x = { .now = k->now, .key_mode = -1,
+			                         .shared_certs = sh ? sh->val - 1 : 0,
+			                         .hosts = hh ? hh->val : 0, .key_where = where };
+			snprintf(where, sizeof where, "key:%s", spki);
+			if ((rc = hput(&k->keydone, spki, 1)) != CL_OK)
+				return rc;
+			k->row = row;
+			k->profile = pr->name;
+			if ((rc = cl_policy_eval_context(pr, &x, on_violation, k)) != CL_OK)
+				return rc;
+		}
+	}
 	if (k->ncas) {
 		char key[2 * CL_SHA256_LEN + 1];
 		if ((h = hget(&k->cafp, name_key(key, c.issuer))) != NULL) {
@@ -663,6 +683,7 @@ static void check_free(struct check *k)
 	free(k->notes);
 	free(k->shared.e);
 	free(k->hosts.e);
+	free(k->keydone.e);
 	free(k->cafp.e);
 	free(k->cas);
 	free(k->weak.e);

@@ -1070,7 +1070,11 @@ static void eval_context(struct ev *e, const struct cl_eval_ctx *x)
 {
 	char found[64];
 
-	if (x->shared_certs > 0) {
+	if (x->shared_certs > 0 && x->key_where) {
+		snprintf(found, sizeof found, "%ld certificates", x->shared_certs + 1);
+		report(e, CL_R_KEY_SHARED, x->key_where, found, "one certificate per key",
+		       "this key is used by %ld present certificates", x->shared_certs + 1);
+	} else if (x->shared_certs > 0) {
 		snprintf(found, sizeof found, "%ld other certificate%s", x->shared_certs,
 		         x->shared_certs == 1 ? "" : "s");
 		report(e, CL_R_KEY_SHARED, NULL, found, "one certificate per key",
@@ -1080,8 +1084,8 @@ static void eval_context(struct ev *e, const struct cl_eval_ctx *x)
 		char limit[40];
 		snprintf(found, sizeof found, "%ld hosts", x->hosts);
 		snprintf(limit, sizeof limit, "<= %ld hosts", e->pr->max_hosts);
-		report(e, CL_R_KEY_SHARED, NULL, found, limit, "the same key is served by %ld hosts; "
-		       "the profile allows %ld", x->hosts, e->pr->max_hosts);
+		report(e, CL_R_KEY_SHARED, x->key_where, found, limit, "the same key is served by %ld "
+		       "hosts; the profile allows %ld", x->hosts, e->pr->max_hosts);
 	}
 	if (x->key_mode >= 0 && (x->key_mode & 077)) {
 		snprintf(found, sizeof found, "mode %04o", x->key_mode & 07777);

@@ -125,6 +125,8 @@ struct cl_eval_ctx {
 	long hosts;                   /* distinct hosts (addresses) serving the key, 0 unknown */
 	const char *issuer_fp;        /* the issuing CA certificate's SHA-256 (hex), when known */
 	const char *issuer_spki;      /* and its key's SHA-256 (hex) */
+	const char *key_where;        /* report key.shared once per key, at this target
+	                                 ("key:SPKI"), rather than per certificate */
 	const char *verify;           /* chain result at an endpoint (net discovery): "ok",
 	                                 "incomplete-chain", "wrong-order", ... (comma list) */
 	const char *verify_detail;
