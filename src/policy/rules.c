@@ -32,7 +32,8 @@ const struct cl_rule_info cl_rules[CL_R_COUNT] = {
 		"The public key (SPKI SHA-256) of this certificate is in other present\n"
 		"certificates too: one stolen key compromises all of them, and a key\n"
 		"copied to many hosts cannot be rotated in one place. Also when TLS\n"
-		"endpoints on more than key.max_hosts hosts (default 10) serve it.",
+		"endpoints on more than key.max_hosts hosts (default 10) serve it.\n"
+		"check reports it once per key (target key:SPKI), lint per certificate.",
 		"generate a new key for each certificate (and each host) at renewal" },
 	[CL_R_KEY_READABLE] = { "key.readable", CL_SEV_ERROR,
 		"a private key file is readable by group or others",
