@@ -355,9 +355,20 @@ net_nginx_reload() {
     local port=$1 sni=$2 fp=$3 i
     nginx -t -q -e "$NGX/error.log" -p "$NGX" -c "$NGX/nginx.conf" >"$NET_LOG/nginx-t.log" 2>&1 ||
         fail "nginx -t: $(cat "$NET_LOG/nginx-t.log")"
+    # the old workers keep accepting until they have closed their listening
+    # sockets: wait until they are gone, then until the new certificate is
+    # what a fresh connection gets
+    local old
+    old=$(pgrep -P "$NGX_PID" | tr '\n' ' ')
     kill -HUP "$NGX_PID"
     for ((i = 0; i < 150; i++)); do
-        [[ $(served_fp "$port" "$sni") == "$fp" ]] && return 0
+        local alive=0 w
+        for w in $old; do
+            if kill -0 "$w" 2>/dev/null; then alive=1; fi
+        done
+        if ((alive == 0)) && [[ $(served_fp "$port" "$sni") == "$fp" ]]; then
+            return 0
+        fi
         sleep 0.2
     done
     fail "nginx still does not serve $fp on $port after a reload: $(tail -n 20 "$NGX/error.log")"
