@@ -80,4 +80,18 @@ run discover net --format json --ports "$p_tls,$p_closed" 127.0.0.1 localhost
 run endpoints
 run endpoints --format json --failing
 run discover net 10.0.0.0/8
+# policy: lint in every format, check (with its findings), explain, policy
+printf 'version: 1\nprofiles:\n  - name: web\n    match: {location: ["tls:*"]}\n    validity: {cabf: true}\n' >"$tmp/policy.yaml"
+run lint "$tmp/tree/etc/nginx/tls/www.fullchain.pem" "$tmp/c.pem"
+run lint --format json --policy "$tmp/policy.yaml" "$tmp/c.pem"
+run lint --format sarif "$tmp/c.pem"
+run lint --format junit --profile web --policy "$tmp/policy.yaml" "$tmp/c.pem"
+run lint --profile nope "$tmp/c.pem"
+run check
+run check --policy "$tmp/policy.yaml" --format json
+run check --format csv --issuer '*'
+run explain
+run explain key.size
+run policy show-default
+run policy validate "$tmp/policy.yaml"
 echo "valgrind: clean"
