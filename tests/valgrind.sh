@@ -26,6 +26,7 @@ run discover files "$tmp/tree"
 run ls
 run ls --format json --expiring 400d
 run ls --format csv --san '*.sample.test'
+run ls --format ics
 run summary
 run summary --format json
 fp=$("$bin" --db "$tmp/inv.db" ls --format csv | awk -F, 'NR==2{print $1}')

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "cli/cli.h"
+#include "report/ics.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -22,7 +23,7 @@ static const struct option format_opts[] = {
  * exit code.
  */
 static int parse_query_opts(struct cl_cli *cli, const char *cmd, int argc, char **argv,
-                            struct cl_filter *f, enum cl_format *fmt)
+                            struct cl_filter *f, enum cl_format *fmt, bool *ics)
 {
 	int opt, rc;
 
@@ -31,8 +32,13 @@ static int parse_query_opts(struct cl_cli *cli, const char *cmd, int argc, char 
 	       != -1) {
 		switch (opt) {
 		case OPT_FORMAT:
+			if (ics && strcmp(optarg, "ics") == 0) {
+				*ics = true;
+				break;
+			}
 			if (cl_format_parse(optarg, fmt) != CL_OK)
-				return cl_cli_usage(cmd, "--format must be table, json or csv");
+				return cl_cli_usage(cmd, ics ? "--format must be table, json, csv or ics"
+				                    : "--format must be table, json or csv");
 			break;
 		case OPT_DB: cli->db = optarg; break;
 		case OPT_HELP: cl_cli_help(cl_cli_find(cmd)); return CL_EXIT_OK;
@@ -56,25 +62,36 @@ int cl_cmd_ls(struct cl_cli *cli, int argc, char **argv)
 	struct cl_writer w;
 	struct cl_store *s = NULL;
 	enum cl_format fmt = CL_FMT_TABLE;
+	bool ics = false;
+	long rows;
 	int rc;
 
 	cl_filter_init(&f);
-	if ((rc = parse_query_opts(cli, "ls", argc, argv, &f, &fmt)) >= 0)
+	if ((rc = parse_query_opts(cli, "ls", argc, argv, &f, &fmt, &ics)) >= 0)
 		return rc;
 	if ((rc = cl_cli_open(cli, CL_STORE_RDONLY, &s)) != CL_OK)
 		return cl_cli_exit_for(rc);
-	cl_writer_init(&w, stdout, fmt, f.now);
-	cl_report_certs_begin(&w);
-	/* JSON rows are encoded by the store itself: several times faster */
-	rc = fmt == CL_FMT_JSON ? cl_store_query_json(s, &f, cl_report_cert_encoded, &w)
-	                        : cl_store_query(s, &f, cl_report_cert, &w);
-	cl_report_certs_end(&w);
+	if (ics) {
+		struct cl_ics x;
+		cl_ics_begin(&x, stdout, f.now);
+		rc = cl_store_query(s, &f, cl_ics_cert, &x);
+		cl_ics_end(&x);
+		rows = x.rows;
+	} else {
+		cl_writer_init(&w, stdout, fmt, f.now);
+		cl_report_certs_begin(&w);
+		/* JSON rows are encoded by the store itself: several times faster */
+		rc = fmt == CL_FMT_JSON ? cl_store_query_json(s, &f, cl_report_cert_encoded, &w)
+		                        : cl_store_query(s, &f, cl_report_cert, &w);
+		cl_report_certs_end(&w);
+		rows = w.rows;
+	}
 	if (rc != CL_OK)
 		cl_log(CL_LOG_ERROR, "%s", cl_store_errmsg(s));
 	cl_store_close(s);
 	if (rc != CL_OK)
 		return cl_cli_exit_for(rc);
-	return w.rows ? CL_EXIT_OK : CL_EXIT_NOMATCH;
+	return rows ? CL_EXIT_OK : CL_EXIT_NOMATCH;
 }
 
 /* ---- summary --------------------------------------------------------------- */
@@ -116,7 +133,7 @@ int cl_cmd_summary(struct cl_cli *cli, int argc, char **argv)
 	int rc;
 
 	cl_filter_init(&f);
-	if ((rc = parse_query_opts(cli, "summary", argc, argv, &f, &fmt)) >= 0)
+	if ((rc = parse_query_opts(cli, "summary", argc, argv, &f, &fmt, NULL)) >= 0)
 		return rc;
 	if ((rc = cl_cli_open(cli, CL_STORE_RDONLY, &s)) != CL_OK)
 		return cl_cli_exit_for(rc);
