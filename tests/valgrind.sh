@@ -80,7 +80,7 @@ run discover net --handshake-timeout 500ms --sni vg.test --output "$tmp/net.csv"
 run discover net --format json --ports "$p_tls,$p_closed" 127.0.0.1 localhost
 run endpoints
 run endpoints --format json --failing
-run discover net 10.0.0.0/8
+run discover net 127.0.0.0/8   # refused without --yes: nothing is sent
 # policy: lint in every format, check (with its findings), explain, policy
 printf 'version: 1\nprofiles:\n  - name: web\n    match: {location: ["tls:*"]}\n    validity: {cabf: true}\n' >"$tmp/policy.yaml"
 run lint "$tmp/tree/etc/nginx/tls/www.fullchain.pem" "$tmp/c.pem"
