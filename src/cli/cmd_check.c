@@ -816,9 +816,10 @@ int cl_cmd_check(struct cl_cli *cli, int argc, char **argv)
 		rc = cl_store_findings_open(k.s, "policy.", on_open, &k);
 	if (rc == CL_OK && revocation) {
 		/* downloaded CRLs are kept beside the inventory until nextUpdate */
-		const char *slash = strrchr(cli->db, '/');
+		const char *db = strncmp(cli->db, "sqlite:", 7) == 0 ? cli->db + 7 : cli->db;
+		const char *slash = strrchr(db, '/');
 		snprintf(cache_dir, sizeof cache_dir, "%.*s%scrl-cache",
-		         slash ? (int)(slash - cli->db) : 0, cli->db, slash ? "/" : "");
+		         slash ? (int)(slash - db) : 0, db, slash ? "/" : "");
 		rc = revocation_pass(&k, &f, rev_timeout, cache_dir);
 	}
 

@@ -262,34 +262,56 @@ static int lint_file(struct lint *l, const char *path, const struct cl_load_opts
 	return rc;
 }
 
-/* Keys shared between certificates of different files or subjects. */
+/* Orders certificate indexes by key, then fingerprint. */
+static const struct lint *sort_lint;
+
+static int by_key(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = memcmp(sort_lint->parsed[x]->spki_sha256, sort_lint->parsed[y]->spki_sha256,
+	               CL_SHA256_LEN);
+
+	return c ? c : strcmp(sort_lint->certs[x].fp, sort_lint->certs[y].fp);
+}
+
+/*
+ * Keys shared between different certificates of the files (a copy of the
+ * same certificate in two files does not count): sorted by key, so
+ * n log n for large CI trees.
+ */
 static int shared_keys(struct lint *l)
 {
-	size_t i, k;
+	size_t *ix, g, e, i, k;
 	int rc = CL_OK;
 
-	for (i = 0; i < l->ncerts && rc == CL_OK; i++) {
-		long others = 0;
-		for (k = 0; k < l->ncerts; k++)
-			if (k != i && memcmp(l->parsed[k]->spki_sha256, l->parsed[i]->spki_sha256,
-			                     CL_SHA256_LEN) != 0)
-				continue;
-			else if (k != i && strcmp(l->certs[k].fp, l->certs[i].fp) != 0)
-				others++;
-		if (others > 0) {
-			struct cl_eval_ctx ctx = { .now = l->now, .key_mode = -1, .shared_certs = others };
-			const struct cl_profile *pr = l->forced ? l->forced
-			                              : cl_policy_profile(l->pol, l->certs[i].profile);
-			struct cl_profile only = *pr;
-			int r;
-			/* this pass reports the shared key only */
-			for (r = 0; r < CL_R_COUNT; r++)
-				if (r != CL_R_KEY_SHARED)
-					only.sev[r] = CL_SEV_OFF;
-			l->cur = i;
-			rc = cl_policy_eval(&only, l->parsed[i], &ctx, add_finding, l);
+	if (l->ncerts < 2)
+		return CL_OK;
+	if (!(ix = malloc(l->ncerts * sizeof *ix)))
+		return CL_ERR_NOMEM;
+	for (i = 0; i < l->ncerts; i++)
+		ix[i] = i;
+	sort_lint = l;
+	qsort(ix, l->ncerts, sizeof *ix, by_key);
+	for (g = 0; g < l->ncerts && rc == CL_OK; g = e) {
+		for (e = g + 1; e < l->ncerts && memcmp(l->parsed[ix[e]]->spki_sha256,
+		                                        l->parsed[ix[g]]->spki_sha256,
+		                                        CL_SHA256_LEN) == 0; e++)
+			;
+		for (i = g; i < e && rc == CL_OK && e - g > 1; i++) {
+			size_t same = 0;
+			for (k = g; k < e; k++)
+				same += strcmp(l->certs[ix[k]].fp, l->certs[ix[i]].fp) == 0;
+			if (e - g - same > 0) {
+				struct cl_eval_ctx ctx = { .now = l->now, .key_mode = -1,
+				                           .shared_certs = (long)(e - g - same) };
+				const struct cl_profile *pr = l->forced ? l->forced :
+				                              cl_policy_profile(l->pol, l->certs[ix[i]].profile);
+				l->cur = ix[i];
+				rc = cl_policy_eval_context(pr, &ctx, add_finding, l);
+			}
 		}
 	}
+	free(ix);
 	return rc;
 }
 

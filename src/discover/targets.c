@@ -407,7 +407,7 @@ int cl_targets_add_sni(struct cl_targets *t, const char *name, char *err, size_t
 
 int cl_targets_set_ports(struct cl_targets *t, const char *list, char *err, size_t errlen)
 {
-	static uint8_t seen[65536 / 8];
+	uint8_t seen[65536 / 8];
 	char *copy, *tok, *save = NULL, *dash;
 	uint16_t lo, hi;
 	size_t n = 0;
