@@ -5,10 +5,11 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
-       libyaml-dev libcurl4-openssl-dev openssl ca-certificates)
+       libyaml-dev libcurl4-openssl-dev libevent-dev zlib1g-dev openssl ca-certificates)
 test=("${build[@]}" libcmocka-dev clang libclang-rt-14-dev default-jre-headless python3
       valgrind util-linux procps
-      nginx python3-aiosmtpd postgresql-15)   # servers for the discover net tests
+      nginx python3-aiosmtpd postgresql-15    # servers for the discover net tests
+      prometheus rsyslog)                     # receivers for the serve tests
 bench=("${build[@]}" libmbedtls-dev hyperfine time python3
        nginx nmap sslscan curl libevent-dev iproute2)   # the network benchmark
 

@@ -95,4 +95,67 @@ run explain
 run explain key.size
 run policy show-default
 run policy validate "$tmp/policy.yaml"
+# the monitoring daemon: one round (jobs, policy check, evaluation, delivery to a
+# file and to a closed port: retried), the listing, a test alert, then a daemon
+# with its HTTP endpoints, a reload and SIGTERM
+cat >"$tmp/serve.yaml" <<EOF
+store: $tmp/inv.db
+listen: "127.0.0.1:$p_silent"
+policy: $tmp/policy.yaml
+jobs:
+  - name: tree
+    files: [$tmp/tree]
+    every: 1h
+  - name: net
+    net: { targets: ["127.0.0.1:$p_tls", "127.0.0.1:$p_closed"], timeout: 500ms }
+    every: 1h
+alerts:
+  watch_domains: ["*.sample.test"]
+routes:
+  - notify: [file, hook]
+notifiers:
+  - name: file
+    type: jsonl
+    path: $tmp/alerts.jsonl
+  - name: hook
+    type: webhook
+    url: http://127.0.0.1:$p_closed/hook
+    secret: s3cret
+EOF
+run serve --once --config "$tmp/serve.yaml" --now "$(date -u -d '+300 days' +%Y-%m-%dT%H:%M:%SZ)"
+run serve --once --skip-jobs --config "$tmp/serve.yaml"
+run alerts
+run alerts --format json --state firing
+run alerts test file --config "$tmp/serve.yaml"
+run alerts test hook --config "$tmp/serve.yaml"
+printf 'jobs: [\n' >"$tmp/broken.yaml"
+run serve --once --config "$tmp/broken.yaml"
+kill "$txt" 2>/dev/null || true   # frees the port the daemon listens on
+wait "$txt" 2>/dev/null || true
+sleep 0.2
+valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect "$bin" --db "$tmp/inv.db" serve \
+	--config "$tmp/serve.yaml" >"$tmp/out" 2>"$tmp/err" &
+vgd=$!
+for _ in $(seq 1 300); do
+	if python3 -c 'import sys, urllib.request
+urllib.request.urlopen("http://127.0.0.1:%s/healthz" % sys.argv[1], timeout=5)' "$p_silent" 2>/dev/null; then break; fi
+	sleep 0.2
+done
+python3 -c 'import sys, urllib.request
+for p in ("/metrics", "/calendar.ics", "/healthz", "/nope"):
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], p), timeout=60).read()
+    except Exception:
+        pass' "$p_silent"
+kill -HUP "$vgd"
+sleep 1
+kill -TERM "$vgd"
+rc=0
+wait "$vgd" || rc=$?
+if [ "$rc" -ne 0 ] || grep -q '==[0-9]*==' "$tmp/err"; then
+	grep '==[0-9]*==' "$tmp/err" | head -60
+	echo "valgrind: errors in: certledger serve (daemon), exit $rc" >&2
+	exit 1
+fi
 echo "valgrind: clean"

@@ -78,6 +78,8 @@ int cl_cmd_ls(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_show(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_summary(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_tag(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_serve(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_alerts(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_events(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_findings(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_help(struct cl_cli *cli, int argc, char **argv);

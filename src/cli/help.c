@@ -392,6 +392,74 @@ static const char help_findings[] =
 "    file.name-encoding   file name is not valid UTF-8 (recorded escaped)\n"
 "    file.key-readable    private key readable by group or others\n";
 
+static const char help_serve[] =
+"NAME\n"
+"    certledger serve - the monitoring daemon: rescans, alerts, metrics\n\n"
+"SYNOPSIS\n"
+"    certledger serve [--config FILE] [--listen HOST:PORT] [--log-format text|json]\n"
+"    certledger serve --once [--skip-jobs] [--now TIME] [--config FILE]\n\n"
+"DESCRIPTION\n"
+"    Runs the discovery jobs of the configuration on their schedule (each\n"
+"    `every` interval, never inside its quiet hours), checks the inventory\n"
+"    against the policy after each job, evaluates the alert rules after each\n"
+"    job and every `alerts.evaluate_every`, and delivers alerts to the\n"
+"    notifiers their routes name. Runs in the foreground; logs go to stderr\n"
+"    as text on a terminal and as JSON lines otherwise.\n\n"
+"    Alerts: expiry thresholds (30/14/7/3/1 days by default, shares of the\n"
+"    lifetime for short-lived certificates), expired, renewal overdue (still\n"
+"    deployed past 2/3 of its lifetime), certificate changed on an endpoint,\n"
+"    endpoint unreachable, policy finding opened, new certificate or new issuer\n"
+"    for a watched domain. Each fires once per threshold crossing and resolves\n"
+"    when its cause is gone: a certificate replaced everywhere is no longer\n"
+"    deployed, so nothing more is sent about it.\n\n"
+"    Delivery never loses an alert: transitions are written to an outbox in\n"
+"    the inventory in the same transaction as the alert, sent afterwards and\n"
+"    retried with exponential backoff and jitter; after a crash or kill -9 the\n"
+"    next start sends what is pending (at least once: every message carries an\n"
+"    id to deduplicate on).\n\n"
+"    HTTP (listen, default 127.0.0.1:9477): /metrics (Prometheus), /healthz\n"
+"    (200 when every job runs on schedule, 503 when one is late),\n"
+"    /calendar.ics (expiry dates; ?owner=, ?environment=, ?expiring=90d).\n\n"
+"    SIGHUP reloads the configuration (a broken file is reported and the\n"
+"    running one kept); SIGTERM finishes the work in progress and exits.\n"
+"    The configuration is documented in examples/certledger.yaml, metrics in\n"
+"    docs/monitoring.md; contrib/certledger.service is a systemd unit.\n\n"
+"OPTIONS\n"
+"    --config FILE       configuration (default: $CERTLEDGER_CONFIG, else\n"
+"                        /etc/certledger/certledger.yaml)\n"
+"    --once              run every job once, evaluate, deliver what is due, exit\n"
+"                        (for cron and tests); exit 3 when a job or a delivery\n"
+"                        failed\n"
+"    --skip-jobs         with --once: only evaluate and deliver\n"
+"    --now TIME          act as if it were TIME (RFC 3339), for rehearsals: with\n"
+"                        --once a fixed instant; a daemon's clock starts there\n"
+"                        and moves on\n"
+"    --listen HOST:PORT  overrides the configuration's listen\n"
+"    --log-format text|json\n"
+"    --db PATH           inventory (default: the configuration's store)\n\n"
+"EXIT STATUS\n"
+"    0 stopped cleanly (or --once succeeded), 2 configuration error, 3 failure\n";
+
+static const char help_alerts[] =
+"NAME\n"
+"    certledger alerts - alerts raised by serve, with their delivery state\n\n"
+"SYNOPSIS\n"
+"    certledger alerts [--state firing|resolved|once|all] [--type GLOB]\n"
+"                      [--fingerprint HEX] [--since DURATION|RFC3339] [--limit N]\n"
+"                      [--format table|json|csv]\n"
+"    certledger alerts test NOTIFIER [--config FILE]\n\n"
+"DESCRIPTION\n"
+"    Lists alerts, oldest update first. Types: cert.expiring, cert.expired,\n"
+"    cert.renewal_overdue, endpoint.cert_changed, endpoint.unreachable,\n"
+"    domain.new_cert, domain.new_issuer, finding.opened. One-shot alerts\n"
+"    (changes, new certificates) are in state once. The deliveries column\n"
+"    lists NOTIFIER:STATE (pending, sent, failed) per queued message.\n\n"
+"    alerts test NOTIFIER sends one test message through the notifier of the\n"
+"    configuration right away (not through the outbox) and says what the\n"
+"    receiver answered.\n\n"
+"EXIT STATUS\n"
+"    0 alerts listed / test sent, 1 no alert matched, 2 usage, 3 failure\n";
+
 static const char help_help[] =
 "usage: certledger help [COMMAND]\n";
 
@@ -452,6 +520,10 @@ const struct cl_cmd cl_cmds[] = {
 	{ "tag", cl_cmd_tag, "set owner, environment and tags", help_tag },
 	{ "events", cl_cmd_events, "the audit trail (--since 24h)", help_events },
 	{ "findings", cl_cmd_findings, "open problems found in files and keys", help_findings },
+	{ "serve", cl_cmd_serve, "the monitoring daemon: scheduled discovery, alerts, /metrics",
+	  help_serve },
+	{ "alerts", cl_cmd_alerts, "alerts and their delivery state; send a test alert",
+	  help_alerts },
 	{ "help", cl_cmd_help, "show help for a command", help_help },
 	{ "version", cl_cmd_version, "print the version", help_version },
 	{ NULL, NULL, NULL, NULL },

@@ -2,16 +2,22 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <openssl/err.h>
 #include "core/log.h"
+#include "core/util.h"
 
 static enum cl_log_level log_level = CL_LOG_NOTICE;
+static bool log_json;
 
 static const char *const level_name[] = { "error", "warning", "notice", "info", "debug" };
 
 void cl_log_set_level(enum cl_log_level lvl) { log_level = lvl; }
+void cl_log_set_json(bool on) { log_json = on; }
 enum cl_log_level cl_log_get_level(void) { return log_level; }
 
 const char *cl_strerror(int rc)
@@ -42,6 +48,42 @@ static void log_emit(enum cl_log_level lvl, const char *fmt, va_list ap, const c
 	char line[2048];
 	int n, saved = errno;
 
+	if (log_json) {
+		char msg[1800], ts[40];
+		struct timespec now;
+		json_t *o;
+		char *txt;
+
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		if (suffix && *suffix) {
+			size_t m = strlen(msg);
+			snprintf(msg + m, sizeof msg - m, ": %s", suffix);
+		}
+		clock_gettime(CLOCK_REALTIME, &now);
+		cl_time_fmt(ts, sizeof ts, (int64_t)now.tv_sec);
+		/* one object per line; invalid UTF-8 is replaced, never dropped */
+		o = json_pack("{s:s,s:s,s:s}", "ts", ts, "level", level_name[lvl], "msg", msg);
+		if (!o) {
+			char *fixed = cl_escape_bytes(msg, strlen(msg));
+			o = json_pack("{s:s,s:s,s:s?}", "ts", ts, "level", level_name[lvl], "msg", fixed);
+			free(fixed);
+		}
+		txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (txt) {
+			n = snprintf(line, sizeof line, "%s\n", txt);
+			free(txt);
+			if (n > (int)sizeof line - 1) {
+				n = (int)sizeof line - 1;
+				line[n - 1] = '\n';
+			}
+			if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+				/* nothing sensible left to do */
+			}
+		}
+		errno = saved;
+		return;
+	}
 	n = snprintf(line, sizeof line, "certledger: %s: ", level_name[lvl]);
 	if (n < 0)
 		return;

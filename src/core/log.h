@@ -7,12 +7,16 @@
 #ifndef CL_LOG_H
 #define CL_LOG_H
 
+#include <stdbool.h>
 #include "core/cl.h"
 
 enum cl_log_level { CL_LOG_ERROR, CL_LOG_WARN, CL_LOG_NOTICE, CL_LOG_INFO, CL_LOG_DEBUG };
 
 /* Sets the most verbose level printed (default CL_LOG_NOTICE). */
 void cl_log_set_level(enum cl_log_level lvl);
+/* One JSON object per line ({"ts", "level", "msg"}) instead of text:
+ * for the daemon when stderr is not a terminal. */
+void cl_log_set_json(bool on);
 enum cl_log_level cl_log_get_level(void);
 
 void cl_log(enum cl_log_level lvl, const char *fmt, ...) CL_PRINTF(2, 3);

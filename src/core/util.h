@@ -43,6 +43,9 @@ int64_t cl_floordiv(int64_t a, int64_t b);
 
 /* Current time in Unix seconds; CL_NOW in the environment overrides it (tests). */
 int64_t cl_now(void);
+/* Shifts the clock cl_now() reads by seconds (a rehearsal: `serve --now`
+ * on a running daemon, whose clock must still move). */
+void cl_now_set_offset(int64_t seconds);
 
 /* Case-insensitive shell glob match (fnmatch without FNM_PATHNAME). */
 bool cl_glob(const char *pattern, const char *s);

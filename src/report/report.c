@@ -500,6 +500,78 @@ void cl_report_findings_end(struct cl_writer *w)
 	cl_report_certs_end(w);
 }
 
+/* ---- alerts ------------------------------------------------------------------ */
+
+void cl_report_alerts_begin(struct cl_writer *w)
+{
+	static const char *const cols[] = { "id", "state", "severity", "type", "level",
+	                                    "summary", "fingerprint_sha256", "target", "key",
+	                                    "fired_at", "updated_at", "resolved_at",
+	                                    "deliveries" };
+	char head[120];
+
+	snprintf(head, sizeof head, "%-6s  %-8s  %-8s  %-21s  %-16s  %s\n", "ID", "STATE",
+	         "SEVERITY", "TYPE", "UPDATED", "SUMMARY [DELIVERIES]");
+	begin(w, cols, CL_ARRAY_LEN(cols), head);
+}
+
+int cl_report_alert(void *arg, const struct cl_alert_row *a)
+{
+	struct cl_writer *w = arg;
+	char fs[40], us[40], rs[40], id[32];
+	json_t *o;
+
+	cl_time_fmt(fs, sizeof fs, a->fired_at);
+	cl_time_fmt(us, sizeof us, a->updated_at);
+	if (a->resolved_at)
+		cl_time_fmt(rs, sizeof rs, a->resolved_at);
+	switch (w->fmt) {
+	case CL_FMT_JSON:
+		o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o}",
+		              "id", (json_int_t)a->id, "state", a->state, "severity", a->severity,
+		              "type", a->type, "level", str_or_null(a->level), "summary", a->summary,
+		              "fingerprint_sha256", str_or_null(a->fp), "target", str_or_null(a->target),
+		              "key", a->key, "fired_at", fs, "updated_at", us,
+		              "resolved_at", a->resolved_at ? json_string(rs) : json_null(),
+		              "deliveries", str_or_null(a->deliveries));
+		if (put_json(w, o) != CL_OK)
+			return CL_ERR_NOMEM;
+		break;
+	case CL_FMT_CSV:
+		snprintf(id, sizeof id, "%lld", (long long)a->id);
+		cl_csv_field(w->out, id, true);
+		cl_csv_field(w->out, a->state, false);
+		cl_csv_field(w->out, a->severity, false);
+		cl_csv_field(w->out, a->type, false);
+		cl_csv_field(w->out, a->level, false);
+		cl_csv_field(w->out, a->summary, false);
+		cl_csv_field(w->out, a->fp, false);
+		cl_csv_field(w->out, a->target, false);
+		cl_csv_field(w->out, a->key, false);
+		cl_csv_field(w->out, fs, false);
+		cl_csv_field(w->out, us, false);
+		cl_csv_field(w->out, a->resolved_at ? rs : NULL, false);
+		cl_csv_field(w->out, a->deliveries, false);
+		fputs("\r\n", w->out);
+		break;
+	case CL_FMT_TABLE:
+		us[16] = '\0';
+		us[10] = ' ';
+		fprintf(w->out, "%-6lld  %-8s  %-8s  %-21s  %-16s  %s%s%s%s\n", (long long)a->id,
+		        a->state, a->severity, a->type, us, a->summary,
+		        a->deliveries ? " [" : "", a->deliveries ? a->deliveries : "",
+		        a->deliveries ? "]" : "");
+		break;
+	}
+	w->rows++;
+	return CL_OK;
+}
+
+void cl_report_alerts_end(struct cl_writer *w)
+{
+	cl_report_certs_end(w);
+}
+
 /* ---- endpoints ------------------------------------------------------------ */
 
 static const char *const endpoint_cols[] = {

@@ -44,6 +44,11 @@ void cl_report_findings_begin(struct cl_writer *w);
 int cl_report_finding(void *w, const struct cl_finding_row *f);
 void cl_report_findings_end(struct cl_writer *w);
 
+/* Alerts (certledger alerts). */
+void cl_report_alerts_begin(struct cl_writer *w);
+int cl_report_alert(void *w, const struct cl_alert_row *a);
+void cl_report_alerts_end(struct cl_writer *w);
+
 /* Endpoints (endpoints, discover net --output): one row per endpoint. */
 void cl_report_endpoints_begin(struct cl_writer *w);
 int cl_report_endpoint(void *w, const struct cl_endpoint_row *r);

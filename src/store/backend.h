@@ -76,6 +76,41 @@ struct cl_store_backend {
 	int (*ca_certs)(struct cl_store *s,
 	                int (*cb)(void *arg, const char *subject, const char *ski,
 	                          const unsigned char *der, size_t len), void *arg);
+	int (*meta_get)(struct cl_store *s, const char *key, char **value);
+	int (*meta_set)(struct cl_store *s, const char *key, const char *value);
+	int (*alerts)(struct cl_store *s, const struct cl_alert_filter *f,
+	              int (*cb)(void *arg, const struct cl_alert_row *r), void *arg);
+	int (*alerts_firing)(struct cl_store *s,
+	                     int (*cb)(void *arg, const struct cl_alert_row *r), void *arg);
+	int (*alert_fire)(struct cl_store *s, const char *key, const char *type,
+	                  const char *severity, const char *level, const char *fp,
+	                  const char *target, const char *summary, bool oneshot, int64_t now,
+	                  int64_t *id);
+	int (*alert_resolve)(struct cl_store *s, int64_t id, int64_t now);
+	int (*alert_certs)(struct cl_store *s, const struct cl_alert_scan *q,
+	                   int (*cb)(void *arg, const struct cl_alert_cert *c), void *arg);
+	int (*cert_locations)(struct cl_store *s, const char *fp,
+	                      int (*cb)(void *arg, const char *location), void *arg);
+	int (*alert_counts)(struct cl_store *s,
+	                    int (*cb)(void *arg, const char *type, const char *severity, long n),
+	                    void *arg);
+	int (*outbox_add)(struct cl_store *s, int64_t alert_id, const char *notifier,
+	                  const char *action, const char *msg_id, const char *payload,
+	                  int64_t now);
+	int (*outbox_due)(struct cl_store *s, int64_t now, long limit,
+	                  int (*cb)(void *arg, const struct cl_outbox_row *r), void *arg);
+	int (*outbox_update)(struct cl_store *s, int64_t id, const char *state, int attempts,
+	                     int64_t next_at, const char *error, int64_t now);
+	int (*outbox_next)(struct cl_store *s, int64_t *next_at);
+	int (*outbox_counts)(struct cl_store *s,
+	                     int (*cb)(void *arg, const char *notifier, const char *state, long n),
+	                     void *arg);
+	int (*metric_series)(struct cl_store *s, long limit,
+	                     int (*cb)(void *arg, const struct cl_metric_row *r), void *arg,
+	                     long *total);
+	int (*finding_counts)(struct cl_store *s,
+	                      int (*cb)(void *arg, const char *rule, const char *severity, long n),
+	                      void *arg);
 	int (*key_hosts)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),
 	                 void *arg);
 	int (*shared_keys)(struct cl_store *s, int (*cb)(void *arg, const char *spki, long n),

@@ -139,6 +139,24 @@ static const char *const cl_sqlite_migrations[] = {
 	" END;"
 	"INSERT INTO listing SELECT * FROM certs WHERE not_after<=(SELECT horizon FROM listing_bounds)"
 	" ORDER BY present, not_after, id;",
+	/* 6: alerts and the outbox of their notifications (certledger serve) */
+	"CREATE TABLE alerts("
+	" id INTEGER PRIMARY KEY, key TEXT NOT NULL, type TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('firing','resolved','once')),"
+	" severity TEXT NOT NULL, level TEXT, fp TEXT, target TEXT, summary TEXT NOT NULL,"
+	" fired_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, resolved_at INTEGER);"
+	"CREATE UNIQUE INDEX alerts_firing ON alerts(key) WHERE state='firing';"
+	"CREATE INDEX alerts_updated ON alerts(updated_at);"
+	"CREATE TABLE outbox("
+	" id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+	" notifier TEXT NOT NULL, action TEXT NOT NULL, msg_id TEXT NOT NULL,"
+	" payload TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('pending','sent','failed')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+	" next_at INTEGER NOT NULL, done_at INTEGER, last_error TEXT,"
+	" UNIQUE(msg_id, notifier));"
+	"CREATE INDEX outbox_due ON outbox(next_at) WHERE state='pending';"
+	"CREATE INDEX outbox_alert ON outbox(alert_id);",
 };
 
 #endif

@@ -19,44 +19,10 @@
 #include "core/util.h"
 #include "store/backend.h"
 #include "store/schema.h"
+#include "store/sqlite_int.h"
 
 #define SQ_SCHEMA_VERSION ((int)CL_ARRAY_LEN(cl_sqlite_migrations))
 
-enum sq_stmt {
-	ST_CERT_BY_FP,
-	ST_CERT_INSERT,
-	ST_DER_INSERT,
-	ST_LISTING_BOUNDS,
-	ST_PLACE_GET,
-	ST_PLACE_INSERT,
-	ST_SIGHT_GET,
-	ST_SIGHT_INSERT,
-	ST_SIGHT_REFRESH,
-	ST_CERT_SET_PRESENT,
-	ST_CERT_RECOMPUTE_PRESENT,
-	ST_PLACE_META,
-	ST_PREV_CERT_META,
-	ST_CERT_SET_META,
-	ST_EVENT_INSERT,
-	ST_STALE_SIGHTINGS,
-	ST_SIGHT_GONE,
-	ST_KEY_GET,
-	ST_KEY_INSERT,
-	ST_KEY_REFRESH,
-	ST_STALE_KEYS,
-	ST_KEY_GONE,
-	ST_FINDING_GET,
-	ST_FINDING_INSERT,
-	ST_FINDING_REFRESH,
-	ST_FINDING_STALE,
-	ST_FINDING_RESOLVE,
-	ST_EP_GET,
-	ST_EP_OK,
-	ST_EP_FAIL,
-	ST_EP_TIMES,
-	ST_RSA_INSERT,
-	ST_COUNT
-};
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CERT_BY_FP] = "SELECT id FROM certs WHERE fp=?1",
@@ -150,25 +116,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" last_run=excluded.last_run",
 };
 
-struct sq_store {
-	struct cl_store base;
-	sqlite3 *db;
-	char *path;
-	bool in_txn;
-	char actor[64];
-	sqlite3_stmt *st[ST_COUNT];
-	sqlite3_stmt *st_stage, *st_scope;   /* on temporary tables */
-	bool readonly;
-	/* the last place looked up: files hold several certificates */
-	char *pc_kind, *pc_loc;
-	int64_t pc_id, pc_created_run;
-};
 
-#define SQ(s) ((struct sq_store *)(s))
 
 /* ---- plumbing ------------------------------------------------------ */
 
-static int sq_rc(struct sq_store *q, int src, const char *what)
+int cl_sq_rc(struct sq_store *q, int src, const char *what)
 {
 	int rc;
 
@@ -190,14 +142,14 @@ static int sq_rc(struct sq_store *q, int src, const char *what)
 }
 
 /* Returns the cached statement, reset and with bindings cleared. */
-static sqlite3_stmt *sq_stmt(struct sq_store *q, enum sq_stmt id)
+sqlite3_stmt *cl_sq_stmt(struct sq_store *q, enum sq_stmt id)
 {
 	sqlite3_stmt *st = q->st[id];
 
 	if (st == NULL) {
 		if (sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 		                       &q->st[id], NULL) != SQLITE_OK) {
-			sq_rc(q, sqlite3_errcode(q->db), "prepare");
+			cl_sq_rc(q, sqlite3_errcode(q->db), "prepare");
 			return NULL;
 		}
 		return q->st[id];
@@ -207,14 +159,31 @@ static sqlite3_stmt *sq_stmt(struct sq_store *q, enum sq_stmt id)
 	return st;
 }
 
-static int sq_exec(struct sq_store *q, const char *sql)
+sqlite3_stmt *cl_sq_prep(struct sq_store *q, enum sq_ext_stmt slot, const char *sql)
+{
+	sqlite3_stmt *st = q->ext[slot];
+
+	if (st == NULL) {
+		if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->ext[slot],
+		                       NULL) != SQLITE_OK) {
+			cl_sq_rc(q, sqlite3_errcode(q->db), "prepare");
+			return NULL;
+		}
+		return q->ext[slot];
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+int cl_sq_exec(struct sq_store *q, const char *sql)
 {
 	int src = sqlite3_exec(q->db, sql, NULL, NULL, NULL);
 
-	return src == SQLITE_OK ? CL_OK : sq_rc(q, src, sql);
+	return src == SQLITE_OK ? CL_OK : cl_sq_rc(q, src, sql);
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void cl_sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
@@ -223,52 +192,52 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Steps a statement that returns no rows. */
-static int sq_done(struct sq_store *q, sqlite3_stmt *st, const char *what)
+int cl_sq_done(struct sq_store *q, sqlite3_stmt *st, const char *what)
 {
 	int src = sqlite3_step(st);
 
 	sqlite3_reset(st);
-	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, what);
+	return src == SQLITE_DONE ? CL_OK : cl_sq_rc(q, src, what);
 }
 
 /* Transactions: methods called outside cl_store_begin wrap themselves. */
-static int sq_auto_begin(struct sq_store *q, bool *mine)
+int cl_sq_auto_begin(struct sq_store *q, bool *mine)
 {
 	int rc;
 
 	*mine = false;
 	if (q->in_txn)
 		return CL_OK;
-	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) != CL_OK)
+	if ((rc = cl_sq_exec(q, "BEGIN IMMEDIATE")) != CL_OK)
 		return rc;
 	*mine = true;
 	return CL_OK;
 }
 
-static int sq_auto_end(struct sq_store *q, bool mine, int rc)
+int cl_sq_auto_end(struct sq_store *q, bool mine, int rc)
 {
 	if (!mine)
 		return rc;
 	if (rc == CL_OK)
-		return sq_exec(q, "COMMIT");
+		return cl_sq_exec(q, "COMMIT");
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
-static int sq_event(struct sq_store *q, int64_t now, const char *type, const char *fp,
+int cl_sq_event(struct sq_store *q, int64_t now, const char *type, const char *fp,
                     const char *location, const char *detail)
 {
-	sqlite3_stmt *st = sq_stmt(q, ST_EVENT_INSERT);
+	sqlite3_stmt *st = cl_sq_stmt(q, ST_EVENT_INSERT);
 
 	if (!st)
 		return CL_ERR;
 	sqlite3_bind_int64(st, 1, now);
-	bind_text(st, 2, type);
-	bind_text(st, 3, fp);
-	bind_text(st, 4, location);
-	bind_text(st, 5, q->actor);
-	bind_text(st, 6, detail);
-	return sq_done(q, st, "record event");
+	cl_sq_bind_text(st, 2, type);
+	cl_sq_bind_text(st, 3, fp);
+	cl_sq_bind_text(st, 4, location);
+	cl_sq_bind_text(st, 5, q->actor);
+	cl_sq_bind_text(st, 6, detail);
+	return cl_sq_done(q, st, "record event");
 }
 
 /* "kind:where" into buf (truncated only beyond PATH_MAX-ish lengths). */
@@ -368,7 +337,7 @@ static int sq_migrate(struct sq_store *q, bool rdonly)
 	char sql[64];
 
 	if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "read schema version");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "read schema version");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		version = sqlite3_column_int(st, 0);
@@ -377,7 +346,7 @@ static int sq_migrate(struct sq_store *q, bool rdonly)
 		if (rc == SQLITE_NOTADB)
 			return cl_store_fail(&q->base, CL_ERR_SCHEMA,
 			                     "%s: not a certledger database (not SQLite)", q->path);
-		return sq_rc(q, rc, "read schema version");
+		return cl_sq_rc(q, rc, "read schema version");
 	}
 	if (sqlite3_prepare_v2(q->db, "PRAGMA application_id", -1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
@@ -407,19 +376,19 @@ static int sq_migrate(struct sq_store *q, bool rdonly)
 		                     "%s: schema version %d needs upgrading to %d; run a command "
 		                     "that writes (e.g. discover) first", q->path, version,
 		                     SQ_SCHEMA_VERSION);
-	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) != CL_OK)
+	if ((rc = cl_sq_exec(q, "BEGIN IMMEDIATE")) != CL_OK)
 		return rc;
 	for (i = version; i < SQ_SCHEMA_VERSION; i++) {
-		if ((rc = sq_exec(q, cl_sqlite_migrations[i])) != CL_OK)
+		if ((rc = cl_sq_exec(q, cl_sqlite_migrations[i])) != CL_OK)
 			goto fail;
 	}
 	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SQ_SCHEMA_VERSION);
-	if ((rc = sq_exec(q, sql)) != CL_OK)
+	if ((rc = cl_sq_exec(q, sql)) != CL_OK)
 		goto fail;
 	snprintf(sql, sizeof sql, "PRAGMA application_id=%d", CL_SQLITE_APP_ID);
-	if ((rc = sq_exec(q, sql)) != CL_OK)
+	if ((rc = cl_sq_exec(q, sql)) != CL_OK)
 		goto fail;
-	return sq_exec(q, "COMMIT");
+	return cl_sq_exec(q, "COMMIT");
 fail:
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
@@ -434,6 +403,8 @@ static void sq_close(struct cl_store *s)
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(q->st[i]);
+	for (i = 0; i < CL_SQX_COUNT; i++)
+		sqlite3_finalize(q->ext[i]);
 	sqlite3_finalize(q->st_stage);
 	sqlite3_finalize(q->st_scope);
 	sqlite3_close(q->db);
@@ -518,9 +489,9 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	                        fn_glob, NULL, NULL);
 	sqlite3_create_function(q->db, "san_match", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 	                        fn_san_match, NULL, NULL);
-	if ((rc = sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
-	    (rc = sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
-	    (rc = sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
+	if ((rc = cl_sq_exec(q, "PRAGMA foreign_keys=ON")) != CL_OK ||
+	    (rc = cl_sq_exec(q, "PRAGMA cache_size=-65536")) != CL_OK ||
+	    (rc = cl_sq_exec(q, "PRAGMA temp_store=MEMORY")) != CL_OK)
 		goto fail_msg;
 	/* reads go through a memory map: no copy, no syscall per page (writes
 	 * still go through the WAL) */
@@ -529,8 +500,8 @@ static int sq_open(struct cl_store **out, const char *path, unsigned flags,
 	if ((rc = sq_migrate(q, rdonly)) != CL_OK)
 		goto fail_msg;
 	if (!rdonly) {
-		if ((rc = sq_exec(q, "PRAGMA journal_mode=WAL")) != CL_OK ||
-		    (rc = sq_exec(q, "PRAGMA synchronous=FULL")) != CL_OK)
+		if ((rc = cl_sq_exec(q, "PRAGMA journal_mode=WAL")) != CL_OK ||
+		    (rc = cl_sq_exec(q, "PRAGMA synchronous=FULL")) != CL_OK)
 			goto fail_msg;
 	}
 	*out = &q->base;
@@ -549,7 +520,7 @@ static int sq_begin(struct cl_store *s)
 
 	if (q->in_txn)
 		return cl_store_fail(s, CL_ERR, "transaction already open");
-	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) == CL_OK)
+	if ((rc = cl_sq_exec(q, "BEGIN IMMEDIATE")) == CL_OK)
 		q->in_txn = true;
 	return rc;
 }
@@ -561,7 +532,7 @@ static int sq_commit(struct cl_store *s)
 
 	if (!q->in_txn)
 		return CL_OK;
-	rc = sq_exec(q, "COMMIT");
+	rc = cl_sq_exec(q, "COMMIT");
 	if (rc == CL_OK)
 		q->in_txn = false;
 	return rc;
@@ -577,7 +548,7 @@ static int sq_rollback(struct cl_store *s)
 	free(q->pc_kind);
 	free(q->pc_loc);
 	q->pc_kind = q->pc_loc = NULL;
-	return sq_exec(q, "ROLLBACK");
+	return cl_sq_exec(q, "ROLLBACK");
 }
 
 /* ---- runs ---------------------------------------------------------- */
@@ -591,12 +562,12 @@ static int sq_run_begin(struct cl_store *s, const char *kind, const char *args,
 
 	if (sqlite3_prepare_v2(q->db, "INSERT INTO runs(kind,args,actor,started,status)"
 	                       " VALUES(?1,?2,?3,?4,'running')", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "start run");
-	bind_text(st, 1, kind);
-	bind_text(st, 2, args);
-	bind_text(st, 3, q->actor);
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "start run");
+	cl_sq_bind_text(st, 1, kind);
+	cl_sq_bind_text(st, 2, args);
+	cl_sq_bind_text(st, 3, q->actor);
 	sqlite3_bind_int64(st, 4, now);
-	rc = sq_done(q, st, "start run");
+	rc = cl_sq_done(q, st, "start run");
 	sqlite3_finalize(st);
 	*run_id = sqlite3_last_insert_rowid(q->db);
 	return rc;
@@ -613,7 +584,7 @@ struct listing_bounds {
 
 static int listing_bounds(struct sq_store *q, struct listing_bounds *lb)
 {
-	sqlite3_stmt *st = sq_stmt(q, ST_LISTING_BOUNDS);
+	sqlite3_stmt *st = cl_sq_stmt(q, ST_LISTING_BOUNDS);
 	int src;
 
 	lb->upto = lb->horizon = lb->max = -1;
@@ -625,7 +596,7 @@ static int listing_bounds(struct sq_store *q, struct listing_bounds *lb)
 		lb->max = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
-	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "read the listing");
+	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : cl_sq_rc(q, src, "read the listing");
 }
 
 /*
@@ -651,21 +622,21 @@ static int listing_flush(struct sq_store *q, int64_t now)
 	                       " certs_expiry WHERE present IN (0, 1) AND not_after<=?1 AND"
 	                       " (id>?2 OR not_after>?3) ORDER BY present, not_after", -1, &st,
 	                       NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "update the listing");
 	sqlite3_bind_int64(st, 1, horizon);
 	sqlite3_bind_int64(st, 2, lb.upto);
 	sqlite3_bind_int64(st, 3, lb.horizon);
-	rc = sq_done(q, st, "update the listing");
+	rc = cl_sq_done(q, st, "update the listing");
 	sqlite3_finalize(st);
 	if (rc != CL_OK)
 		return rc;
 	if (sqlite3_prepare_v2(q->db, "UPDATE meta SET value=CASE key WHEN 'listing_upto' THEN ?1"
 	                       " ELSE ?2 END WHERE key IN ('listing_upto', 'listing_horizon')", -1,
 	                       &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "update the listing");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "update the listing");
 	sqlite3_bind_int64(st, 1, lb.max);
 	sqlite3_bind_int64(st, 2, horizon);
-	rc = sq_done(q, st, "update the listing");
+	rc = cl_sq_done(q, st, "update the listing");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -679,20 +650,20 @@ static int sq_run_end(struct cl_store *s, int64_t run_id, const char *status,
 	bool mine;
 	int rc;
 
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	if (sqlite3_prepare_v2(q->db, "UPDATE runs SET finished=?2, status=?3, stats=?4"
 	                       " WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
-		return sq_auto_end(q, mine, sq_rc(q, sqlite3_errcode(q->db), "finish run"));
+		return cl_sq_auto_end(q, mine, cl_sq_rc(q, sqlite3_errcode(q->db), "finish run"));
 	sqlite3_bind_int64(st, 1, run_id);
 	sqlite3_bind_int64(st, 2, now);
-	bind_text(st, 3, status);
-	bind_text(st, 4, stats_json);
-	rc = sq_done(q, st, "finish run");
+	cl_sq_bind_text(st, 3, status);
+	cl_sq_bind_text(st, 4, stats_json);
+	rc = cl_sq_done(q, st, "finish run");
 	sqlite3_finalize(st);
 	if (rc == CL_OK)
 		rc = listing_flush(q, now);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 /* ---- JSON text -------------------------------------------------------------- */
@@ -906,29 +877,29 @@ static int place_lookup(struct sq_store *q, const char *kind, const char *loc, b
 		*created_run = q->pc_created_run;
 		return CL_OK;
 	}
-	if (!(st = sq_stmt(q, ST_PLACE_GET)))
+	if (!(st = cl_sq_stmt(q, ST_PLACE_GET)))
 		return CL_ERR;
-	bind_text(st, 1, kind);
-	bind_text(st, 2, loc);
+	cl_sq_bind_text(st, 1, kind);
+	cl_sq_bind_text(st, 2, loc);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		*created_run = sqlite3_column_int64(st, 1);
 		sqlite3_reset(st);
 	} else if (src != SQLITE_DONE) {
-		return sq_rc(q, src, "look up location");
+		return cl_sq_rc(q, src, "look up location");
 	} else {
 		sqlite3_reset(st);
 		*id = 0;
 		*created_run = 0;
 		if (!create)
 			return CL_OK;
-		if (!(st = sq_stmt(q, ST_PLACE_INSERT)))
+		if (!(st = cl_sq_stmt(q, ST_PLACE_INSERT)))
 			return CL_ERR;
-		bind_text(st, 1, kind);
-		bind_text(st, 2, loc);
+		cl_sq_bind_text(st, 1, kind);
+		cl_sq_bind_text(st, 2, loc);
 		sqlite3_bind_int64(st, 3, run_id);
-		if ((rc = sq_done(q, st, "add location")) != CL_OK)
+		if ((rc = cl_sq_done(q, st, "add location")) != CL_OK)
 			return rc;
 		*id = sqlite3_last_insert_rowid(q->db);
 		*created_run = run_id;
@@ -975,59 +946,59 @@ static int cert_insert(struct sq_store *q, const struct cl_cert *c, const char *
 	cl_buf_init(&cai, 1 << 16);
 	cl_buf_init(&crl, 1 << 16);
 	cl_hex(spki, c->spki_sha256, CL_SHA256_LEN);
-	if (!(st = sq_stmt(q, ST_CERT_INSERT))) {
+	if (!(st = cl_sq_stmt(q, ST_CERT_INSERT))) {
 		rc = CL_ERR;
 		goto out;
 	}
-	bind_text(st, 1, fp);
-	bind_text(st, 2, c->serial);
-	bind_text(st, 3, c->subject);
-	bind_text(st, 4, c->subject_cn);
-	bind_text(st, 5, c->issuer);
-	bind_text(st, 6, c->issuer_cn);
+	cl_sq_bind_text(st, 1, fp);
+	cl_sq_bind_text(st, 2, c->serial);
+	cl_sq_bind_text(st, 3, c->subject);
+	cl_sq_bind_text(st, 4, c->subject_cn);
+	cl_sq_bind_text(st, 5, c->issuer);
+	cl_sq_bind_text(st, 6, c->issuer_cn);
 	sqlite3_bind_text(st, 7, c->sans.n ? join_lines(&sans, &c->sans) : "", -1, SQLITE_STATIC);
 	if (c->sans.n && sans.data == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 8, c->not_before);
 	sqlite3_bind_int64(st, 9, c->not_after);
-	bind_text(st, 10, c->key_type);
-	bind_text(st, 11, c->key_oid);
+	cl_sq_bind_text(st, 10, c->key_type);
+	cl_sq_bind_text(st, 11, c->key_oid);
 	sqlite3_bind_int(st, 12, c->key_bits);
-	bind_text(st, 13, c->curve);
-	bind_text(st, 14, c->sig_alg);
+	cl_sq_bind_text(st, 13, c->curve);
+	cl_sq_bind_text(st, 14, c->sig_alg);
 	sqlite3_bind_int(st, 15, c->is_ca);
 	sqlite3_bind_int(st, 16, c->path_len);
 	sqlite3_bind_int(st, 17, c->self_signed);
-	bind_text(st, 18, c->key_usage);
-	bind_text(st, 19, c->eku);
-	bind_text(st, 20, c->ski);
-	bind_text(st, 21, c->aki);
-	bind_text(st, 22, join_lines(&ocsp, &c->ocsp));
-	bind_text(st, 23, join_lines(&cai, &c->ca_issuers));
-	bind_text(st, 24, join_lines(&crl, &c->crl));
+	cl_sq_bind_text(st, 18, c->key_usage);
+	cl_sq_bind_text(st, 19, c->eku);
+	cl_sq_bind_text(st, 20, c->ski);
+	cl_sq_bind_text(st, 21, c->aki);
+	cl_sq_bind_text(st, 22, join_lines(&ocsp, &c->ocsp));
+	cl_sq_bind_text(st, 23, join_lines(&cai, &c->ca_issuers));
+	cl_sq_bind_text(st, 24, join_lines(&crl, &c->crl));
 	sqlite3_bind_int(st, 25, c->sct_count);
-	bind_text(st, 26, spki);
+	cl_sq_bind_text(st, 26, spki);
 	sqlite3_bind_int(st, 27, c->version);
 	sqlite3_bind_int64(st, 28, now);
-	if ((rc = sq_done(q, st, "add certificate")) != CL_OK)
+	if ((rc = cl_sq_done(q, st, "add certificate")) != CL_OK)
 		goto out;
 	*id = sqlite3_last_insert_rowid(q->db);
-	if (!(st = sq_stmt(q, ST_DER_INSERT))) {
+	if (!(st = cl_sq_stmt(q, ST_DER_INSERT))) {
 		rc = CL_ERR;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, *id);
 	sqlite3_bind_blob(st, 2, c->der, (int)c->der_len, SQLITE_STATIC);
-	if ((rc = sq_done(q, st, "add certificate encoding")) != CL_OK || c->rsa_e == 0)
+	if ((rc = cl_sq_done(q, st, "add certificate encoding")) != CL_OK || c->rsa_e == 0)
 		goto out;
-	if (!(st = sq_stmt(q, ST_RSA_INSERT))) {
+	if (!(st = cl_sq_stmt(q, ST_RSA_INSERT))) {
 		rc = CL_ERR;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, *id);
 	sqlite3_bind_int64(st, 2, c->rsa_e);
 	sqlite3_bind_int(st, 3, c->rsa_roca);
-	rc = sq_done(q, st, "add RSA key facts");
+	rc = cl_sq_done(q, st, "add RSA key facts");
 out:
 	cl_buf_free(&sans);
 	cl_buf_free(&ocsp);
@@ -1056,7 +1027,7 @@ static int cert_inherit(struct sq_store *q, int64_t cert_id, const char *fp, int
 	char *o = NULL, *e = NULL, *t = NULL, *detail = NULL, prev_fp[80] = "";
 	int src, rc = CL_OK;
 
-	if (!(st = sq_stmt(q, ST_PLACE_META)))
+	if (!(st = cl_sq_stmt(q, ST_PLACE_META)))
 		return CL_ERR;
 	sqlite3_bind_int64(st, 1, place_id);
 	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1064,12 +1035,12 @@ static int cert_inherit(struct sq_store *q, int64_t cert_id, const char *fp, int
 		env = (const char *)sqlite3_column_text(st, 1);
 		tags = (const char *)sqlite3_column_text(st, 2);
 	} else if (src != SQLITE_DONE) {
-		return sq_rc(q, src, "read location metadata");
+		return cl_sq_rc(q, src, "read location metadata");
 	}
 	if (!owner && !env && (!tags || !*tags)) {
 		sqlite3_reset(st);  /* invalidates the column pointers */
 		owner = env = tags = NULL;
-		if (!(st = sq_stmt(q, ST_PREV_CERT_META)))
+		if (!(st = cl_sq_stmt(q, ST_PREV_CERT_META)))
 			return CL_ERR;
 		sqlite3_bind_int64(st, 1, place_id);
 		sqlite3_bind_int64(st, 2, cert_id);
@@ -1080,7 +1051,7 @@ static int cert_inherit(struct sq_store *q, int64_t cert_id, const char *fp, int
 			snprintf(prev_fp, sizeof prev_fp, "%s", sqlite3_column_text(st, 3));
 			from = "previous certificate";
 		} else if (src != SQLITE_DONE) {
-			return sq_rc(q, src, "read previous certificate");
+			return cl_sq_rc(q, src, "read previous certificate");
 		}
 	}
 	if (!owner && !env && (!tags || !*tags)) {
@@ -1095,20 +1066,20 @@ static int cert_inherit(struct sq_store *q, int64_t cert_id, const char *fp, int
 		rc = CL_ERR_NOMEM;
 		goto out;
 	}
-	if (!(st = sq_stmt(q, ST_CERT_SET_META))) {
+	if (!(st = cl_sq_stmt(q, ST_CERT_SET_META))) {
 		rc = CL_ERR;
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, cert_id);
-	bind_text(st, 2, o);
-	bind_text(st, 3, e);
-	bind_text(st, 4, t);
-	if ((rc = sq_done(q, st, "inherit owner")) != CL_OK)
+	cl_sq_bind_text(st, 2, o);
+	cl_sq_bind_text(st, 3, e);
+	cl_sq_bind_text(st, 4, t);
+	if ((rc = cl_sq_done(q, st, "inherit owner")) != CL_OK)
 		goto out;
 	detail = json_detail(json_pack("{s:s?,s:s?,s:s,s:s,s:s?}", "owner", o, "environment", e,
 	                               "tags", t, "inherited_from", from, "previous_fp",
 	                               prev_fp[0] ? prev_fp : NULL));
-	rc = sq_event(q, now, "cert.tagged", fp, location, detail);
+	rc = cl_sq_event(q, now, "cert.tagged", fp, location, detail);
 out:
 	free(o);
 	free(e);
@@ -1133,22 +1104,22 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 	*what = 0;
 	cl_buf_init(&lb, 1 << 16);
 	cl_hex(fp, c->fp, CL_SHA256_LEN);
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	rc = CL_ERR;
 	if (!(location = loc_str(&lb, kind, where))) {
 		rc = CL_ERR_NOMEM;
 		goto out;
 	}
-	if (!(st = sq_stmt(q, ST_CERT_BY_FP)))
+	if (!(st = cl_sq_stmt(q, ST_CERT_BY_FP)))
 		goto out;
-	bind_text(st, 1, fp);
+	cl_sq_bind_text(st, 1, fp);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW)
 		cert_id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "look up certificate");
+		rc = cl_sq_rc(q, src, "look up certificate");
 		goto out;
 	}
 	if (cert_id == 0) {
@@ -1160,7 +1131,7 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 		goto out;
 	rc = CL_ERR;
 	if (!(*what & CL_OBS_NEW_CERT) && created_run != run_id) {
-		if (!(st = sq_stmt(q, ST_SIGHT_GET)))
+		if (!(st = cl_sq_stmt(q, ST_SIGHT_GET)))
 			goto out;
 		sqlite3_bind_int64(st, 1, cert_id);
 		sqlite3_bind_int64(st, 2, place_id);
@@ -1170,30 +1141,30 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 			        ? "present" : "gone";
 		sqlite3_reset(st);
 		if (src != SQLITE_ROW && src != SQLITE_DONE) {
-			rc = sq_rc(q, src, "look up sighting");
+			rc = cl_sq_rc(q, src, "look up sighting");
 			goto out;
 		}
 	}
-	if (!(st = sq_stmt(q, state ? ST_SIGHT_REFRESH : ST_SIGHT_INSERT)))
+	if (!(st = cl_sq_stmt(q, state ? ST_SIGHT_REFRESH : ST_SIGHT_INSERT)))
 		goto out;
 	sqlite3_bind_int64(st, 1, cert_id);
 	sqlite3_bind_int64(st, 2, place_id);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, run_id);
-	bind_text(st, 5, detail);
-	if ((rc = sq_done(q, st, "record sighting")) != CL_OK)
+	cl_sq_bind_text(st, 5, detail);
+	if ((rc = cl_sq_done(q, st, "record sighting")) != CL_OK)
 		goto out;
 	if (!state)
 		*what |= CL_OBS_NEW_SIGHTING;
 	else if (strcmp(state, "gone") == 0)
 		*what |= CL_OBS_BACK;
 	if ((*what & (CL_OBS_NEW_SIGHTING | CL_OBS_BACK)) && !(*what & CL_OBS_NEW_CERT)) {
-		if (!(st = sq_stmt(q, ST_CERT_SET_PRESENT))) {
+		if (!(st = cl_sq_stmt(q, ST_CERT_SET_PRESENT))) {
 			rc = CL_ERR;
 			goto out;
 		}
 		sqlite3_bind_int64(st, 1, cert_id);
-		if ((rc = sq_done(q, st, "mark present")) != CL_OK)
+		if ((rc = cl_sq_done(q, st, "mark present")) != CL_OK)
 			goto out;
 	}
 	if (*what & CL_OBS_NEW_CERT) {
@@ -1201,7 +1172,7 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 		                     cl_time_fmt(tbuf, sizeof tbuf, c->not_after),
 		                     "subject", c->subject };
 		ev = detail_strs(kv, CL_ARRAY_LEN(kv) / 2);
-		if ((rc = sq_event(q, now, "cert.new", fp, location, ev)) != CL_OK)
+		if ((rc = cl_sq_event(q, now, "cert.new", fp, location, ev)) != CL_OK)
 			goto out;
 		/* a location created by this run has no owner and no history */
 		if (created_run != run_id)
@@ -1209,14 +1180,14 @@ static int sq_observe_cert(struct cl_store *s, int64_t run_id, const struct cl_c
 	} else if (*what & CL_OBS_NEW_SIGHTING) {
 		const char *kv[] = { "container", detail };
 		ev = detail_strs(kv, 1);
-		rc = sq_event(q, now, "location.new", fp, location, ev);
+		rc = cl_sq_event(q, now, "location.new", fp, location, ev);
 	} else if (*what & CL_OBS_BACK) {
-		rc = sq_event(q, now, "location.back", fp, location, NULL);
+		rc = cl_sq_event(q, now, "location.back", fp, location, NULL);
 	}
 out:
 	free(ev);
 	cl_buf_free(&lb);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 static int sq_observe_key(struct cl_store *s, int64_t run_id, const struct cl_key_obs *k,
@@ -1233,53 +1204,53 @@ static int sq_observe_key(struct cl_store *s, int64_t run_id, const struct cl_ke
 
 	*is_new = false;
 	cl_buf_init(&lb, 1 << 16);
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	if ((rc = place_lookup(q, kind, where, true, run_id, &place_id, &created_run)) != CL_OK)
 		goto out;
 	rc = CL_ERR;
 	if (created_run != run_id) {
-		if (!(st = sq_stmt(q, ST_KEY_GET)))
+		if (!(st = cl_sq_stmt(q, ST_KEY_GET)))
 			goto out;
 		sqlite3_bind_int64(st, 1, place_id);
-		bind_text(st, 2, spki);
+		cl_sq_bind_text(st, 2, spki);
 		if ((src = sqlite3_step(st)) == SQLITE_ROW) {
 			key_id = sqlite3_column_int64(st, 0);
 			gone = strcmp((const char *)sqlite3_column_text(st, 1), "gone") == 0;
 		}
 		sqlite3_reset(st);
 		if (src != SQLITE_ROW && src != SQLITE_DONE) {
-			rc = sq_rc(q, src, "look up key");
+			rc = cl_sq_rc(q, src, "look up key");
 			goto out;
 		}
 	}
 	if (key_id) {
-		if (!(st = sq_stmt(q, ST_KEY_REFRESH)))
+		if (!(st = cl_sq_stmt(q, ST_KEY_REFRESH)))
 			goto out;
 		sqlite3_bind_int64(st, 1, key_id);
 		sqlite3_bind_int64(st, 2, now);
 		sqlite3_bind_int64(st, 3, run_id);
 		sqlite3_bind_int(st, 4, k->mode);
 		sqlite3_bind_int64(st, 5, k->uid);
-		bind_text(st, 6, k->key_type);
+		cl_sq_bind_text(st, 6, k->key_type);
 		sqlite3_bind_int(st, 7, k->key_bits);
 		sqlite3_bind_int(st, 8, k->encrypted);
-		bind_text(st, 9, k->container);
+		cl_sq_bind_text(st, 9, k->container);
 	} else {
-		if (!(st = sq_stmt(q, ST_KEY_INSERT)))
+		if (!(st = cl_sq_stmt(q, ST_KEY_INSERT)))
 			goto out;
 		sqlite3_bind_int64(st, 1, place_id);
-		bind_text(st, 2, spki);
-		bind_text(st, 3, k->key_type);
+		cl_sq_bind_text(st, 2, spki);
+		cl_sq_bind_text(st, 3, k->key_type);
 		sqlite3_bind_int(st, 4, k->key_bits);
 		sqlite3_bind_int(st, 5, k->encrypted);
-		bind_text(st, 6, k->container);
+		cl_sq_bind_text(st, 6, k->container);
 		sqlite3_bind_int(st, 7, k->mode);
 		sqlite3_bind_int64(st, 8, k->uid);
 		sqlite3_bind_int64(st, 9, now);
 		sqlite3_bind_int64(st, 10, run_id);
 	}
-	if ((rc = sq_done(q, st, "record key")) != CL_OK)
+	if ((rc = cl_sq_done(q, st, "record key")) != CL_OK)
 		goto out;
 	if (!key_id || gone) {
 		char mode[16];
@@ -1288,13 +1259,13 @@ static int sq_observe_key(struct cl_store *s, int64_t run_id, const struct cl_ke
 		ev = json_detail(json_pack("{s:s?,s:s?,s:s,s:b,s:s?}", "spki_sha256", k->spki_sha256,
 		                           "key_type", k->key_type, "mode", mode,
 		                           "encrypted", k->encrypted, "container", k->container));
-		rc = sq_event(q, now, key_id ? "key.back" : "key.new", NULL,
+		rc = cl_sq_event(q, now, key_id ? "key.back" : "key.new", NULL,
 		              loc_str(&lb, kind, where), ev);
 	}
 out:
 	free(ev);
 	cl_buf_free(&lb);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 /* Marks stale sightings and keys at place_id gone. */
@@ -1308,7 +1279,7 @@ static int place_expire(struct sq_store *q, int64_t run_id, int64_t place_id,
 
 	for (pass = 0; pass < 2; pass++) {
 		n = 0;
-		if (!(st = sq_stmt(q, pass == 0 ? ST_STALE_SIGHTINGS : ST_STALE_KEYS)))
+		if (!(st = cl_sq_stmt(q, pass == 0 ? ST_STALE_SIGHTINGS : ST_STALE_KEYS)))
 			goto out;
 		sqlite3_bind_int64(st, 1, place_id);
 		sqlite3_bind_int64(st, 2, run_id);
@@ -1325,37 +1296,37 @@ static int place_expire(struct sq_store *q, int64_t run_id, int64_t place_id,
 		}
 		sqlite3_reset(st);
 		if (src != SQLITE_DONE) {
-			rc = sq_rc(q, src, "find stale entries");
+			rc = cl_sq_rc(q, src, "find stale entries");
 			goto out;
 		}
 		for (i = 0; i < n; i++) {
 			if (pass == 0) {
-				if (!(st = sq_stmt(q, ST_SIGHT_GONE)))
+				if (!(st = cl_sq_stmt(q, ST_SIGHT_GONE)))
 					goto out;
 				sqlite3_bind_int64(st, 1, stale[i].id);
 				sqlite3_bind_int64(st, 2, place_id);
 				sqlite3_bind_int64(st, 3, now);
-				if ((rc = sq_done(q, st, "mark gone")) != CL_OK)
+				if ((rc = cl_sq_done(q, st, "mark gone")) != CL_OK)
 					goto out;
-				if (!(st = sq_stmt(q, ST_CERT_RECOMPUTE_PRESENT))) {
+				if (!(st = cl_sq_stmt(q, ST_CERT_RECOMPUTE_PRESENT))) {
 					rc = CL_ERR;
 					goto out;
 				}
 				sqlite3_bind_int64(st, 1, stale[i].id);
-				if ((rc = sq_done(q, st, "mark gone")) != CL_OK ||
-				    (rc = sq_event(q, now, "location.gone", stale[i].fp, location,
+				if ((rc = cl_sq_done(q, st, "mark gone")) != CL_OK ||
+				    (rc = cl_sq_event(q, now, "location.gone", stale[i].fp, location,
 				                   NULL)) != CL_OK)
 					goto out;
 			} else {
 				char detail[100];
-				if (!(st = sq_stmt(q, ST_KEY_GONE)))
+				if (!(st = cl_sq_stmt(q, ST_KEY_GONE)))
 					goto out;
 				sqlite3_bind_int64(st, 1, stale[i].id);
 				sqlite3_bind_int64(st, 2, now);
-				if ((rc = sq_done(q, st, "mark key gone")) != CL_OK)
+				if ((rc = cl_sq_done(q, st, "mark key gone")) != CL_OK)
 					goto out;
 				snprintf(detail, sizeof detail, "{\"spki_sha256\":\"%s\"}", stale[i].fp);
-				if ((rc = sq_event(q, now, "key.gone", NULL, location,
+				if ((rc = cl_sq_event(q, now, "key.gone", NULL, location,
 				                   stale[i].fp[0] ? detail : NULL)) != CL_OK)
 					goto out;
 			}
@@ -1383,14 +1354,14 @@ static int sq_location_done(struct cl_store *s, int64_t run_id, const char *kind
 	if (place_id == 0 || created_run == run_id)
 		return CL_OK;  /* nothing can be stale in a place this run created */
 	cl_buf_init(&lb, 1 << 16);
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	if (!loc_str(&lb, kind, where))
 		rc = CL_ERR_NOMEM;
 	else
 		rc = place_expire(q, run_id, place_id, lb.data, now, ngone);
 	cl_buf_free(&lb);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 /* Resolves findings at target not raised in run_id (prefix "" = all rules). */
@@ -1403,10 +1374,10 @@ static int findings_settle(struct sq_store *q, int64_t run_id, const char *prefi
 	int rc = CL_ERR, src;
 	char *ev;
 
-	if (!(st = sq_stmt(q, ST_FINDING_STALE)))
+	if (!(st = cl_sq_stmt(q, ST_FINDING_STALE)))
 		return CL_ERR;
-	bind_text(st, 1, target);
-	bind_text(st, 2, prefix);
+	cl_sq_bind_text(st, 1, target);
+	cl_sq_bind_text(st, 2, prefix);
 	sqlite3_bind_int64(st, 3, run_id);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (CL_GROW(open, cap, n + 1) != CL_OK) {
@@ -1421,19 +1392,19 @@ static int findings_settle(struct sq_store *q, int64_t run_id, const char *prefi
 	}
 	sqlite3_reset(st);
 	if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "find open findings");
+		rc = cl_sq_rc(q, src, "find open findings");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (!(st = sq_stmt(q, ST_FINDING_RESOLVE)))
+		if (!(st = cl_sq_stmt(q, ST_FINDING_RESOLVE)))
 			goto out;
 		sqlite3_bind_int64(st, 1, open[i].id);
 		sqlite3_bind_int64(st, 2, now);
-		if ((rc = sq_done(q, st, "resolve finding")) != CL_OK)
+		if ((rc = cl_sq_done(q, st, "resolve finding")) != CL_OK)
 			goto out;
 		ev = json_detail(json_pack("{s:s?,s:I}", "rule", open[i].rule, "id",
 		                           (json_int_t)open[i].id));
-		rc = sq_event(q, now, "finding.resolved",
+		rc = cl_sq_event(q, now, "finding.resolved",
 		              open[i].fp && *open[i].fp ? open[i].fp : NULL, target, ev);
 		free(ev);
 		if (rc != CL_OK)
@@ -1461,49 +1432,49 @@ static int sq_finding_raise(struct cl_store *s, int64_t run_id, const char *rule
 	int rc, src;
 
 	*is_new = false;
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	rc = CL_ERR;
-	if (!(st = sq_stmt(q, ST_FINDING_GET)))
+	if (!(st = cl_sq_stmt(q, ST_FINDING_GET)))
 		goto out;
-	bind_text(st, 1, rule);
-	bind_text(st, 2, target);
-	bind_text(st, 3, fp ? fp : "");
+	cl_sq_bind_text(st, 1, rule);
+	cl_sq_bind_text(st, 2, target);
+	cl_sq_bind_text(st, 3, fp ? fp : "");
 	if ((src = sqlite3_step(st)) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "look up finding");
+		rc = cl_sq_rc(q, src, "look up finding");
 		goto out;
 	}
-	if (!(st = sq_stmt(q, id ? ST_FINDING_REFRESH : ST_FINDING_INSERT)))
+	if (!(st = cl_sq_stmt(q, id ? ST_FINDING_REFRESH : ST_FINDING_INSERT)))
 		goto out;
 	if (id) {
 		sqlite3_bind_int64(st, 1, id);
-		bind_text(st, 2, severity);
-		bind_text(st, 3, message);
+		cl_sq_bind_text(st, 2, severity);
+		cl_sq_bind_text(st, 3, message);
 		sqlite3_bind_int64(st, 4, now);
 		sqlite3_bind_int64(st, 5, run_id);
-		rc = sq_done(q, st, "refresh finding");
+		rc = cl_sq_done(q, st, "refresh finding");
 		goto out;
 	}
-	bind_text(st, 1, rule);
-	bind_text(st, 2, severity);
-	bind_text(st, 3, target);
-	bind_text(st, 4, fp ? fp : "");
-	bind_text(st, 5, message);
+	cl_sq_bind_text(st, 1, rule);
+	cl_sq_bind_text(st, 2, severity);
+	cl_sq_bind_text(st, 3, target);
+	cl_sq_bind_text(st, 4, fp ? fp : "");
+	cl_sq_bind_text(st, 5, message);
 	sqlite3_bind_int64(st, 6, now);
 	sqlite3_bind_int64(st, 7, run_id);
-	if ((rc = sq_done(q, st, "open finding")) != CL_OK)
+	if ((rc = cl_sq_done(q, st, "open finding")) != CL_OK)
 		goto out;
 	*is_new = true;
 	ev = json_detail(json_pack("{s:s,s:s,s:s,s:I}", "rule", rule, "severity", severity,
 	                           "message", message,
 	                           "id", (json_int_t)sqlite3_last_insert_rowid(q->db)));
-	rc = sq_event(q, now, "finding.opened", fp, target, ev);
+	rc = cl_sq_event(q, now, "finding.opened", fp, target, ev);
 out:
 	free(ev);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 static int sq_finding_settle(struct cl_store *s, int64_t run_id, const char *rule_prefix,
@@ -1513,10 +1484,10 @@ static int sq_finding_settle(struct cl_store *s, int64_t run_id, const char *rul
 	bool mine;
 	int rc;
 
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	rc = findings_settle(q, run_id, rule_prefix ? rule_prefix : "", target, now);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 /*
@@ -1540,7 +1511,7 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 	cl_buf_init(&lo, 1 << 16);
 	cl_buf_init(&hi, 1 << 16);
 	cl_buf_init(&lb, 1 << 16);
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		return rc;
 	rc = CL_ERR_NOMEM;
 	/* below root: root itself, or loc in ["root/", "root0") ('0' follows '/') */
@@ -1554,13 +1525,13 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 	    " s.state='present' AND s.last_run<>?5) OR EXISTS(SELECT 1 FROM keys k WHERE"
 	    " k.place_id=p.id AND k.state='present' AND k.last_run<>?5))", -1, &st, NULL)
 	    != SQLITE_OK) {
-		rc = sq_rc(q, sqlite3_errcode(q->db), "sweep");
+		rc = cl_sq_rc(q, sqlite3_errcode(q->db), "sweep");
 		goto out;
 	}
-	bind_text(st, 1, kind);
-	bind_text(st, 2, root);
-	bind_text(st, 3, lo.data);
-	bind_text(st, 4, hi.data);
+	cl_sq_bind_text(st, 1, kind);
+	cl_sq_bind_text(st, 2, root);
+	cl_sq_bind_text(st, 3, lo.data);
+	cl_sq_bind_text(st, 4, hi.data);
 	sqlite3_bind_int64(st, 5, run_id);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *loc = (const char *)sqlite3_column_text(st, 1);
@@ -1578,7 +1549,7 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 		n++;
 	}
 	if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "sweep");
+		rc = cl_sq_rc(q, src, "sweep");
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -1599,14 +1570,14 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 	if (sqlite3_prepare_v2(q->db,
 	    "SELECT DISTINCT target FROM findings WHERE resolved_at IS NULL AND last_run<>?4 AND"
 	    " (target=?1||?2 OR (target>=?1||?3 AND target<?1||?5))", -1, &st, NULL) != SQLITE_OK) {
-		rc = sq_rc(q, sqlite3_errcode(q->db), "sweep findings");
+		rc = cl_sq_rc(q, sqlite3_errcode(q->db), "sweep findings");
 		goto out;
 	}
-	bind_text(st, 1, lb.data);
-	bind_text(st, 2, root);
-	bind_text(st, 3, lo.data);
+	cl_sq_bind_text(st, 1, lb.data);
+	cl_sq_bind_text(st, 2, root);
+	cl_sq_bind_text(st, 3, lo.data);
 	sqlite3_bind_int64(st, 4, run_id);
-	bind_text(st, 5, hi.data);
+	cl_sq_bind_text(st, 5, hi.data);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		if (exists(arg, kind, t + lb.len))
@@ -1618,7 +1589,7 @@ static int sq_sweep(struct cl_store *s, int64_t run_id, const char *kind, const 
 		nt++;
 	}
 	if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "sweep findings");
+		rc = cl_sq_rc(q, src, "sweep findings");
 		goto out;
 	}
 	for (i = 0; i < nt; i++)
@@ -1636,7 +1607,7 @@ out:
 	cl_buf_free(&lo);
 	cl_buf_free(&hi);
 	cl_buf_free(&lb);
-	return sq_auto_end(q, mine, rc);
+	return cl_sq_auto_end(q, mine, rc);
 }
 
 /* ---- query building ------------------------------------------------------ */
@@ -1791,14 +1762,14 @@ static int where_prepare(struct sq_store *q, struct sq_where *w, const char *hea
 	if (sql.data == NULL)
 		return cl_store_fail(&q->base, CL_ERR_NOMEM, "query too long");
 	if (sqlite3_prepare_v2(q->db, sql.data, -1, out, NULL) != SQLITE_OK) {
-		rc = sq_rc(q, sqlite3_errcode(q->db), "prepare query");
+		rc = cl_sq_rc(q, sqlite3_errcode(q->db), "prepare query");
 		goto out;
 	}
 	for (i = 0; i < w->n; i++) {
 		if (w->p[i].is_int)
 			sqlite3_bind_int64(*out, i + 1, w->p[i].i);
 		else
-			bind_text(*out, i + 1, w->p[i].s);
+			cl_sq_bind_text(*out, i + 1, w->p[i].s);
 	}
 out:
 	cl_buf_free(&sql);
@@ -1847,7 +1818,7 @@ struct acc {
 	size_t caprows;
 };
 
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *cl_sq_col_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
 }
@@ -1882,7 +1853,7 @@ static int acc_start(struct acc *a, sqlite3_stmt *st)
 	a->id = sqlite3_column_int64(st, 0);
 	for (i = 0; i < NCERTCOLS; i++) {
 		if (is_text[i]) {
-			if ((a->off[i] = acc_put(a, col_text(st, i))) == SIZE_MAX - 1)
+			if ((a->off[i] = acc_put(a, cl_sq_col_text(st, i))) == SIZE_MAX - 1)
 				return CL_ERR_NOMEM;
 		} else {
 			a->iv[i] = sqlite3_column_int64(st, i);
@@ -1900,10 +1871,10 @@ static int acc_add_loc(struct acc *a, sqlite3_stmt *st)
 	if (CL_GROW(a->locs, a->caplocs, a->nlocs + 1) != CL_OK)
 		return CL_ERR_NOMEM;
 	l = &a->locs[a->nlocs];
-	l->kind = acc_put(a, col_text(st, NCERTCOLS));
-	l->where = acc_put(a, col_text(st, NCERTCOLS + 1));
-	l->present = strcmp(col_text(st, NCERTCOLS + 2), "present") == 0;
-	l->detail = acc_put(a, col_text(st, NCERTCOLS + 3));
+	l->kind = acc_put(a, cl_sq_col_text(st, NCERTCOLS));
+	l->where = acc_put(a, cl_sq_col_text(st, NCERTCOLS + 1));
+	l->present = strcmp(cl_sq_col_text(st, NCERTCOLS + 2), "present") == 0;
+	l->detail = acc_put(a, cl_sq_col_text(st, NCERTCOLS + 3));
 	l->first_seen = sqlite3_column_int64(st, NCERTCOLS + 4);
 	l->last_seen = sqlite3_column_int64(st, NCERTCOLS + 5);
 	if (l->kind == SIZE_MAX - 1 || l->where == SIZE_MAX - 1 || l->detail == SIZE_MAX - 1)
@@ -2201,7 +2172,7 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 	 * under way), unless the fingerprint index of certs finds the rows;
 	 * one read transaction, so that no run commits in between */
 	if (!q->in_txn) {
-		if ((rc = sq_exec(q, "BEGIN")) != CL_OK)
+		if ((rc = cl_sq_exec(q, "BEGIN")) != CL_OK)
 			goto out;
 		snapshot = true;
 	}
@@ -2229,7 +2200,7 @@ static int run_query(struct sq_store *q, const struct cl_filter *f, struct emitt
 			goto out;
 	}
 	if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "query");
+		rc = cl_sq_rc(q, src, "query");
 		goto out;
 	}
 	rc = a.id ? e->emit(q, &a, e) : CL_OK;
@@ -2270,8 +2241,8 @@ static int sq_get_der(struct cl_store *s, const char *fp_hex, unsigned char **de
 	*len = 0;
 	if (sqlite3_prepare_v2(q->db, "SELECT d.der FROM certs c JOIN cert_der d ON"
 	                       " d.cert_id=c.id WHERE c.fp=?1", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "read certificate");
-	bind_text(st, 1, fp_hex);
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "read certificate");
+	cl_sq_bind_text(st, 1, fp_hex);
 	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int n = sqlite3_column_bytes(st, 0);
 		if ((*der = malloc(n > 0 ? (size_t)n : 1)) == NULL) {
@@ -2282,7 +2253,7 @@ static int sq_get_der(struct cl_store *s, const char *fp_hex, unsigned char **de
 			rc = CL_OK;
 		}
 	} else if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "read certificate");
+		rc = cl_sq_rc(q, src, "read certificate");
 	} else {
 		cl_store_fail(s, rc, "no certificate %s", fp_hex);
 	}
@@ -2376,11 +2347,11 @@ static int count_one(struct sq_store *q, const char *sql, long *out)
 	int src;
 
 	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "count");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "count");
 	if ((src = sqlite3_step(st)) == SQLITE_ROW)
 		*out = (long)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return src == SQLITE_ROW ? CL_OK : sq_rc(q, src, "count");
+	return src == SQLITE_ROW ? CL_OK : cl_sq_rc(q, src, "count");
 }
 
 static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_summary *out)
@@ -2398,7 +2369,7 @@ static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_s
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t left = sqlite3_column_int64(st, 0) - f->now;
-		const char *icn = col_text(st, 1), *kt = col_text(st, 2), *curve = col_text(st, 4);
+		const char *icn = cl_sq_col_text(st, 1), *kt = cl_sq_col_text(st, 2), *curve = cl_sq_col_text(st, 4);
 		int bits = sqlite3_column_int(st, 3);
 
 		out->certs++;
@@ -2422,11 +2393,11 @@ static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_s
 			snprintf(kb, sizeof kb, "%s", kt);
 		/* issuers without a CN are counted by full name below */
 		if ((icn && *icn && (rc = counter_add(&iss, icn))) ||
-		    (rc = counter_add(&key, kb)) || (rc = counter_add(&sig, col_text(st, 5))))
+		    (rc = counter_add(&key, kb)) || (rc = counter_add(&sig, cl_sq_col_text(st, 5))))
 			goto out;
 	}
 	if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "summary");
+		rc = cl_sq_rc(q, src, "summary");
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -2436,10 +2407,10 @@ static int sq_summary(struct cl_store *s, const struct cl_filter *f, struct cl_s
 	                        &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = counter_add(&iss, col_text(st, 0))) != CL_OK)
+		if ((rc = counter_add(&iss, cl_sq_col_text(st, 0))) != CL_OK)
 			goto out;
 	if (src != SQLITE_DONE) {
-		rc = sq_rc(q, src, "summary");
+		rc = cl_sq_rc(q, src, "summary");
 		goto out;
 	}
 	counter_take(&iss, &out->by_issuer, &out->nissuer);
@@ -2509,16 +2480,16 @@ static int tag_cert(struct sq_store *q, int64_t id, const struct cl_tag_edit *e,
 
 	if (sqlite3_prepare_v2(q->db, "SELECT fp, owner, environment, tags FROM certs WHERE id=?1",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "read tags");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "read tags");
 	sqlite3_bind_int64(st, 1, id);
 	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
 		sqlite3_finalize(st);
-		return sq_rc(q, src, "read tags");
+		return cl_sq_rc(q, src, "read tags");
 	}
-	fp = dup_or_null(col_text(st, 0));
-	o = dup_or_null(col_text(st, 1));
-	env = dup_or_null(col_text(st, 2));
-	t = dup_or_null(col_text(st, 3));
+	fp = dup_or_null(cl_sq_col_text(st, 0));
+	o = dup_or_null(cl_sq_col_text(st, 1));
+	env = dup_or_null(cl_sq_col_text(st, 2));
+	t = dup_or_null(cl_sq_col_text(st, 3));
 	sqlite3_finalize(st);
 	st = NULL;
 	if (!fp || !t || !(nt = tags_edit(t, e))) {
@@ -2531,17 +2502,17 @@ static int tag_cert(struct sq_store *q, int64_t id, const struct cl_tag_edit *e,
 		rc = CL_OK;
 		goto out;
 	}
-	if (!(st = sq_stmt(q, ST_CERT_SET_META)))
+	if (!(st = cl_sq_stmt(q, ST_CERT_SET_META)))
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
-	bind_text(st, 2, no);
-	bind_text(st, 3, ne);
-	bind_text(st, 4, nt);
-	if ((rc = sq_done(q, st, "edit tags")) != CL_OK)
+	cl_sq_bind_text(st, 2, no);
+	cl_sq_bind_text(st, 3, ne);
+	cl_sq_bind_text(st, 4, nt);
+	if ((rc = cl_sq_done(q, st, "edit tags")) != CL_OK)
 		goto out;
 	detail = json_detail(json_pack("{s:[s?,s?],s:[s?,s?],s:[s,s]}", "owner", o, no,
 	                               "environment", env, ne, "tags", t, nt));
-	if ((rc = sq_event(q, now, "cert.tagged", fp, NULL, detail)) == CL_OK)
+	if ((rc = cl_sq_event(q, now, "cert.tagged", fp, NULL, detail)) == CL_OK)
 		(*n)++;
 out:
 	free(fp);
@@ -2565,7 +2536,7 @@ static int collect_ids(struct sq_store *q, sqlite3_stmt *st, int64_t **ids, size
 			return CL_ERR_NOMEM;
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
-	return src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "select");
+	return src == SQLITE_DONE ? CL_OK : cl_sq_rc(q, src, "select");
 }
 
 static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *location,
@@ -2583,17 +2554,17 @@ static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *locatio
 	snprintf(saved_actor, sizeof saved_actor, "%s", q->actor);
 	if (actor)
 		snprintf(q->actor, sizeof q->actor, "%s", actor);
-	if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+	if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 		goto restore;
 	if (fp_prefix) {
 		struct sq_where w = { 0 };
 		const char *g = hex_prefix(&w, fp_prefix);
 		if (sqlite3_prepare_v2(q->db, "SELECT id FROM certs WHERE fp GLOB ?1 LIMIT 2", -1,
 		                       &st, NULL) != SQLITE_OK) {
-			rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+			rc = cl_sq_rc(q, sqlite3_errcode(q->db), "select");
 			goto out;
 		}
-		bind_text(st, 1, g);
+		cl_sq_bind_text(st, 1, g);
 		if ((rc = collect_ids(q, st, &ids, &n)) != CL_OK)
 			goto out;
 		if (n == 0) {
@@ -2610,10 +2581,10 @@ static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *locatio
 		snprintf(pat, sizeof pat, "%s%s", location[0] == '/' ? "file:" : "", location);
 		if (sqlite3_prepare_v2(q->db, "SELECT id FROM places WHERE cl_glob(?1, kind||':'||loc)"
 		                       " OR kind||':'||loc=?1", -1, &st, NULL) != SQLITE_OK) {
-			rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+			rc = cl_sq_rc(q, sqlite3_errcode(q->db), "select");
 			goto out;
 		}
-		bind_text(st, 1, pat);
+		cl_sq_bind_text(st, 1, pat);
 		if ((rc = collect_ids(q, st, &places, &np)) != CL_OK)
 			goto out;
 		sqlite3_finalize(st);
@@ -2627,12 +2598,12 @@ static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *locatio
 			sqlite3_stmt *u;
 			if (sqlite3_prepare_v2(q->db, "SELECT tags FROM places WHERE id=?1", -1, &u,
 			                       NULL) != SQLITE_OK) {
-				rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+				rc = cl_sq_rc(q, sqlite3_errcode(q->db), "select");
 				goto out;
 			}
 			sqlite3_bind_int64(u, 1, places[i]);
 			if (sqlite3_step(u) == SQLITE_ROW)
-				old = dup_or_null(col_text(u, 0));
+				old = dup_or_null(cl_sq_col_text(u, 0));
 			sqlite3_finalize(u);
 			nt = tags_edit(old, e);
 			free(old);
@@ -2641,14 +2612,14 @@ static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *locatio
 			    " ELSE ?2 END, environment=CASE WHEN ?3 IS NULL THEN environment WHEN ?3=''"
 			    " THEN NULL ELSE ?3 END, tags=?4 WHERE id=?1", -1, &u, NULL) != SQLITE_OK) {
 				free(nt);
-				rc = nt ? sq_rc(q, sqlite3_errcode(q->db), "edit location") : CL_ERR_NOMEM;
+				rc = nt ? cl_sq_rc(q, sqlite3_errcode(q->db), "edit location") : CL_ERR_NOMEM;
 				goto out;
 			}
 			sqlite3_bind_int64(u, 1, places[i]);
-			bind_text(u, 2, e->owner);
-			bind_text(u, 3, e->environment);
-			bind_text(u, 4, nt);
-			rc = sq_done(q, u, "edit location");
+			cl_sq_bind_text(u, 2, e->owner);
+			cl_sq_bind_text(u, 3, e->environment);
+			cl_sq_bind_text(u, 4, nt);
+			rc = cl_sq_done(q, u, "edit location");
 			sqlite3_finalize(u);
 			free(nt);
 			if (rc != CL_OK)
@@ -2658,10 +2629,10 @@ static int sq_tag(struct cl_store *s, const char *fp_prefix, const char *locatio
 		                       " ON p.id=s.place_id WHERE s.state='present' AND"
 		                       " (cl_glob(?1, p.kind||':'||p.loc) OR p.kind||':'||p.loc=?1)",
 		                       -1, &st, NULL) != SQLITE_OK) {
-			rc = sq_rc(q, sqlite3_errcode(q->db), "select");
+			rc = cl_sq_rc(q, sqlite3_errcode(q->db), "select");
 			goto out;
 		}
-		bind_text(st, 1, pat);
+		cl_sq_bind_text(st, 1, pat);
 		if ((rc = collect_ids(q, st, &ids, &n)) != CL_OK)
 			goto out;
 	}
@@ -2675,7 +2646,7 @@ out:
 	sqlite3_finalize(st);
 	free(ids);
 	free(places);
-	rc = sq_auto_end(q, mine, rc);
+	rc = cl_sq_auto_end(q, mine, rc);
 restore:
 	snprintf(q->actor, sizeof q->actor, "%s", saved_actor);
 	return rc;
@@ -2715,13 +2686,13 @@ static int sq_events(struct cl_store *s, const struct cl_event_filter *f,
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cl_event_row e = {
 			.id = sqlite3_column_int64(st, 0), .ts = sqlite3_column_int64(st, 1),
-			.type = col_text(st, 2), .fp = col_text(st, 3), .location = col_text(st, 4),
-			.actor = col_text(st, 5), .detail = col_text(st, 6),
+			.type = cl_sq_col_text(st, 2), .fp = cl_sq_col_text(st, 3), .location = cl_sq_col_text(st, 4),
+			.actor = cl_sq_col_text(st, 5), .detail = cl_sq_col_text(st, 6),
 		};
 		if ((rc = cb(arg, &e)) != CL_OK)
 			goto out;
 	}
-	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "events");
+	rc = src == SQLITE_DONE ? CL_OK : cl_sq_rc(q, src, "events");
 out:
 	sqlite3_finalize(st);
 	where_free(&w);
@@ -2759,11 +2730,11 @@ static int sq_findings(struct cl_store *s, const struct cl_finding_filter *f,
 	                        " rule, id", &st)) != CL_OK)
 		goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *fp = col_text(st, 4);
+		const char *fp = cl_sq_col_text(st, 4);
 		struct cl_finding_row r = {
-			.id = sqlite3_column_int64(st, 0), .rule = col_text(st, 1),
-			.severity = col_text(st, 2), .target = col_text(st, 3),
-			.fp = fp && *fp ? fp : NULL, .message = col_text(st, 5),
+			.id = sqlite3_column_int64(st, 0), .rule = cl_sq_col_text(st, 1),
+			.severity = cl_sq_col_text(st, 2), .target = cl_sq_col_text(st, 3),
+			.fp = fp && *fp ? fp : NULL, .message = cl_sq_col_text(st, 5),
 			.first_seen = sqlite3_column_int64(st, 6),
 			.last_seen = sqlite3_column_int64(st, 7),
 			.resolved_at = sqlite3_column_int64(st, 8),
@@ -2771,7 +2742,7 @@ static int sq_findings(struct cl_store *s, const struct cl_finding_filter *f,
 		if ((rc = cb(arg, &r)) != CL_OK)
 			goto out;
 	}
-	rc = src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "findings");
+	rc = src == SQLITE_DONE ? CL_OK : cl_sq_rc(q, src, "findings");
 out:
 	sqlite3_finalize(st);
 	where_free(&w);
@@ -2790,12 +2761,12 @@ static int sq_keys(struct cl_store *s, const char *spki_hex,
 	                       " FROM keys k JOIN places p ON p.id=k.place_id WHERE"
 	                       " k.spki_sha256=?1 ORDER BY k.state DESC, p.loc", -1, &st, NULL)
 	    != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "keys");
-	bind_text(st, 1, spki_hex);
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "keys");
+	cl_sq_bind_text(st, 1, spki_hex);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cl_key_row k = {
-			.kind = col_text(st, 0), .where = col_text(st, 1), .state = col_text(st, 2),
-			.key_type = col_text(st, 3), .container = col_text(st, 4),
+			.kind = cl_sq_col_text(st, 0), .where = cl_sq_col_text(st, 1), .state = cl_sq_col_text(st, 2),
+			.key_type = cl_sq_col_text(st, 3), .container = cl_sq_col_text(st, 4),
 			.key_bits = sqlite3_column_int(st, 5), .mode = sqlite3_column_int(st, 6),
 			.uid = (long)sqlite3_column_int64(st, 7), .encrypted = sqlite3_column_int(st, 8),
 			.first_seen = sqlite3_column_int64(st, 9), .last_seen = sqlite3_column_int64(st, 10),
@@ -2804,7 +2775,7 @@ static int sq_keys(struct cl_store *s, const char *spki_hex,
 			break;
 	}
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "keys");
+		rc = cl_sq_rc(q, src, "keys");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -2824,17 +2795,17 @@ static int ep_get(struct sq_store *q, int64_t place_id, struct ep_prev *p)
 	memset(p, 0, sizeof *p);
 	if (place_id == 0)
 		return CL_OK;
-	if (!(st = sq_stmt(q, ST_EP_GET)))
+	if (!(st = cl_sq_stmt(q, ST_EP_GET)))
 		return CL_ERR;
 	sqlite3_bind_int64(st, 1, place_id);
 	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *leaf = col_text(st, 1);
+		const char *leaf = cl_sq_col_text(st, 1);
 		p->exists = true;
-		p->was_ok = strcmp(col_text(st, 0), "ok") == 0;
+		p->was_ok = strcmp(cl_sq_col_text(st, 0), "ok") == 0;
 		snprintf(p->leaf, sizeof p->leaf, "%s", leaf ? leaf : "");
 	}
 	sqlite3_reset(st);
-	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : sq_rc(q, src, "look up endpoint");
+	return src == SQLITE_ROW || src == SQLITE_DONE ? CL_OK : cl_sq_rc(q, src, "look up endpoint");
 }
 
 static const char *verify_severity(const char *v)
@@ -2912,7 +2883,7 @@ static int ep_event(struct sq_store *q, int64_t now, const char *type,
 	if (r->leaf_fp && e->ncerts)
 		json_object_set_new(o, old_fp ? "new_fp" : "fp", json_string(r->leaf_fp));
 	d = json_detail(o);
-	rc = sq_event(q, now, type, e->ncerts ? r->leaf_fp : NULL, r->location, d);
+	rc = cl_sq_event(q, now, type, e->ncerts ? r->leaf_fp : NULL, r->location, d);
 	free(d);
 	return rc;
 }
@@ -2921,36 +2892,36 @@ static int ep_upsert(struct sq_store *q, int64_t run_id, int64_t place_id,
                      const struct cl_endpoint_obs *e, int64_t now)
 {
 	const struct cl_endpoint_row *r = &e->r;
-	sqlite3_stmt *st = sq_stmt(q, e->ncerts ? ST_EP_OK : ST_EP_FAIL);
+	sqlite3_stmt *st = cl_sq_stmt(q, e->ncerts ? ST_EP_OK : ST_EP_FAIL);
 
 	if (!st)
 		return CL_ERR;
 	sqlite3_bind_int64(st, 1, place_id);
-	bind_text(st, 2, r->address);
+	cl_sq_bind_text(st, 2, r->address);
 	sqlite3_bind_int(st, 3, r->port);
-	bind_text(st, 4, r->sni ? r->sni : "");
-	bind_text(st, 5, r->hostname ? r->hostname : "");
-	bind_text(st, 6, r->status);
-	bind_text(st, 7, r->error);
-	bind_text(st, 8, r->starttls);
+	cl_sq_bind_text(st, 4, r->sni ? r->sni : "");
+	cl_sq_bind_text(st, 5, r->hostname ? r->hostname : "");
+	cl_sq_bind_text(st, 6, r->status);
+	cl_sq_bind_text(st, 7, r->error);
+	cl_sq_bind_text(st, 8, r->starttls);
 	if (!e->ncerts) {
 		sqlite3_bind_int64(st, 9, now);
 		sqlite3_bind_int64(st, 10, run_id);
-		return sq_done(q, st, "record endpoint");
+		return cl_sq_done(q, st, "record endpoint");
 	}
-	bind_text(st, 9, r->tls_version);
-	bind_text(st, 10, r->cipher);
-	bind_text(st, 11, r->group);
-	bind_text(st, 12, r->alpn);
+	cl_sq_bind_text(st, 9, r->tls_version);
+	cl_sq_bind_text(st, 10, r->cipher);
+	cl_sq_bind_text(st, 11, r->group);
+	cl_sq_bind_text(st, 12, r->alpn);
 	if (r->ocsp_stapled >= 0)
 		sqlite3_bind_int(st, 13, r->ocsp_stapled);
-	bind_text(st, 14, r->leaf_fp);
-	bind_text(st, 15, r->chain);
-	bind_text(st, 16, r->verify);
-	bind_text(st, 17, r->verify_detail);
+	cl_sq_bind_text(st, 14, r->leaf_fp);
+	cl_sq_bind_text(st, 15, r->chain);
+	cl_sq_bind_text(st, 16, r->verify);
+	cl_sq_bind_text(st, 17, r->verify_detail);
 	sqlite3_bind_int64(st, 18, now);
 	sqlite3_bind_int64(st, 19, run_id);
-	return sq_done(q, st, "record endpoint");
+	return cl_sq_done(q, st, "record endpoint");
 }
 
 static int sq_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_endpoint_obs *e,
@@ -3030,7 +3001,7 @@ static int sq_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_end
 		goto out;
 	/* what the caller reports: the stored times */
 	rc = CL_ERR;
-	if (!(st = sq_stmt(q, ST_EP_TIMES)))
+	if (!(st = cl_sq_stmt(q, ST_EP_TIMES)))
 		goto out;
 	sqlite3_bind_int64(st, 1, place_id);
 	if ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -3039,7 +3010,7 @@ static int sq_observe_endpoint(struct cl_store *s, int64_t run_id, struct cl_end
 		e->r.unreachable_since = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
-	rc = src == SQLITE_ROW ? CL_OK : sq_rc(q, src, "read endpoint");
+	rc = src == SQLITE_ROW ? CL_OK : cl_sq_rc(q, src, "read endpoint");
 out:
 	if (!mine)
 		return rc;
@@ -3070,25 +3041,25 @@ static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 	        " AND (?5=0 OR (e.status='ok' AND e.verify<>'ok'))"
 	        " ORDER BY instr(e.address, ':') > 0, length(e.address), e.address, e.port, e.sni",
 	        -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "endpoints");
-	bind_text(st, 1, f ? f->status : NULL);
-	bind_text(st, 2, f ? f->location : NULL);
-	bind_text(st, 3, f ? f->verify : NULL);
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "endpoints");
+	cl_sq_bind_text(st, 1, f ? f->status : NULL);
+	cl_sq_bind_text(st, 2, f ? f->location : NULL);
+	cl_sq_bind_text(st, 3, f ? f->verify : NULL);
 	sqlite3_bind_int(st, 4, f && f->failing);
 	sqlite3_bind_int(st, 5, f && f->chain_problems);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cl_endpoint_row r = {
-			.location = col_text(st, 0), .address = col_text(st, 1),
-			.port = sqlite3_column_int(st, 2), .sni = col_text(st, 3),
-			.hostname = col_text(st, 4), .status = col_text(st, 5), .error = col_text(st, 6),
-			.starttls = col_text(st, 7), .tls_version = col_text(st, 8),
-			.cipher = col_text(st, 9), .group = col_text(st, 10), .alpn = col_text(st, 11),
+			.location = cl_sq_col_text(st, 0), .address = cl_sq_col_text(st, 1),
+			.port = sqlite3_column_int(st, 2), .sni = cl_sq_col_text(st, 3),
+			.hostname = cl_sq_col_text(st, 4), .status = cl_sq_col_text(st, 5), .error = cl_sq_col_text(st, 6),
+			.starttls = cl_sq_col_text(st, 7), .tls_version = cl_sq_col_text(st, 8),
+			.cipher = cl_sq_col_text(st, 9), .group = cl_sq_col_text(st, 10), .alpn = cl_sq_col_text(st, 11),
 			.ocsp_stapled = sqlite3_column_type(st, 12) == SQLITE_NULL ? -1 :
 			                sqlite3_column_int(st, 12),
-			.leaf_fp = col_text(st, 13), .subject = col_text(st, 14),
-			.issuer = col_text(st, 15), .not_after = sqlite3_column_int64(st, 16),
-			.verify = col_text(st, 17), .verify_detail = col_text(st, 18),
-			.chain = col_text(st, 19), .first_seen = sqlite3_column_int64(st, 20),
+			.leaf_fp = cl_sq_col_text(st, 13), .subject = cl_sq_col_text(st, 14),
+			.issuer = cl_sq_col_text(st, 15), .not_after = sqlite3_column_int64(st, 16),
+			.verify = cl_sq_col_text(st, 17), .verify_detail = cl_sq_col_text(st, 18),
+			.chain = cl_sq_col_text(st, 19), .first_seen = sqlite3_column_int64(st, 20),
 			.last_seen = sqlite3_column_int64(st, 21),
 			.unreachable_since = sqlite3_column_int64(st, 22),
 		};
@@ -3096,7 +3067,7 @@ static int sq_endpoints(struct cl_store *s, const struct cl_endpoint_filter *f,
 			break;
 	}
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "endpoints");
+		rc = cl_sq_rc(q, src, "endpoints");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -3116,14 +3087,14 @@ static int sq_findings_open(struct cl_store *s, const char *prefix,
 	if (sqlite3_prepare_v2(q->db, "SELECT id, rule, target, fp, severity, message FROM findings"
 	                       " WHERE resolved_at IS NULL AND substr(rule, 1, length(?1))=?1",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "open findings");
-	bind_text(st, 1, prefix);
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "open findings");
+	cl_sq_bind_text(st, 1, prefix);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = cb(arg, sqlite3_column_int64(st, 0), col_text(st, 1), col_text(st, 2),
-		             col_text(st, 3), col_text(st, 4), col_text(st, 5))) != CL_OK)
+		if ((rc = cb(arg, sqlite3_column_int64(st, 0), cl_sq_col_text(st, 1), cl_sq_col_text(st, 2),
+		             cl_sq_col_text(st, 3), cl_sq_col_text(st, 4), cl_sq_col_text(st, 5))) != CL_OK)
 			break;
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "open findings");
+		rc = cl_sq_rc(q, src, "open findings");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -3132,7 +3103,7 @@ static int sq_findings_stage_begin(struct cl_store *s)
 {
 	struct sq_store *q = SQ(s);
 
-	return sq_exec(q, "CREATE TEMP TABLE IF NOT EXISTS staged(rule TEXT NOT NULL,"
+	return cl_sq_exec(q, "CREATE TEMP TABLE IF NOT EXISTS staged(rule TEXT NOT NULL,"
 	               " severity TEXT NOT NULL, target TEXT NOT NULL, fp TEXT NOT NULL,"
 	               " message TEXT NOT NULL, PRIMARY KEY(rule, target, fp)) WITHOUT ROWID;"
 	               "CREATE TEMP TABLE IF NOT EXISTS settled(id INTEGER PRIMARY KEY);"
@@ -3145,7 +3116,7 @@ static sqlite3_stmt *temp_stmt(struct sq_store *q, sqlite3_stmt **cache, const c
 	if (!*cache) {
 		if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, cache, NULL) !=
 		    SQLITE_OK) {
-			sq_rc(q, sqlite3_errcode(q->db), "prepare");
+			cl_sq_rc(q, sqlite3_errcode(q->db), "prepare");
 			return NULL;
 		}
 		return *cache;
@@ -3163,12 +3134,12 @@ static int sq_findings_stage(struct cl_store *s, const char *rule, const char *s
 
 	if (!st)
 		return CL_ERR;
-	bind_text(st, 1, rule);
-	bind_text(st, 2, severity);
-	bind_text(st, 3, target);
-	bind_text(st, 4, fp ? fp : "");
-	bind_text(st, 5, message);
-	return sq_done(q, st, "stage finding");
+	cl_sq_bind_text(st, 1, rule);
+	cl_sq_bind_text(st, 2, severity);
+	cl_sq_bind_text(st, 3, target);
+	cl_sq_bind_text(st, 4, fp ? fp : "");
+	cl_sq_bind_text(st, 5, message);
+	return cl_sq_done(q, st, "stage finding");
 }
 
 static int sq_findings_stage_resolve(struct cl_store *s, int64_t id)
@@ -3180,7 +3151,7 @@ static int sq_findings_stage_resolve(struct cl_store *s, int64_t id)
 	if (!st)
 		return CL_ERR;
 	sqlite3_bind_int64(st, 1, id);
-	return sq_done(q, st, "stage resolution");
+	return cl_sq_done(q, st, "stage resolution");
 }
 
 /* Runs one settle step with ?1 now, ?2 run, ?5 the last finding id before
@@ -3193,18 +3164,18 @@ static int settle_step(struct sq_store *q, const char *sql, int64_t now, int64_t
 
 	*changes = 0;
 	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "settle findings");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "settle findings");
 	for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++) {
 		const char *name = sqlite3_bind_parameter_name(st, i);
 		switch (name ? name[1] : '?') {
 		case '1': sqlite3_bind_int64(st, i, now); break;
 		case '2': sqlite3_bind_int64(st, i, run_id); break;
 		case '5': sqlite3_bind_int64(st, i, maxid); break;
-		case '6': bind_text(st, i, q->actor); break;
+		case '6': cl_sq_bind_text(st, i, q->actor); break;
 		default: break;
 		}
 	}
-	rc = sq_done(q, st, "settle findings");
+	rc = cl_sq_done(q, st, "settle findings");
 	if (rc == CL_OK)
 		*changes = sqlite3_changes(q->db);
 	sqlite3_finalize(st);
@@ -3243,7 +3214,7 @@ static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, int64_t now
 
 	if (sqlite3_prepare_v2(q->db, "SELECT coalesce(max(id),0) FROM findings", -1, &st, NULL)
 	    != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "settle findings");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "settle findings");
 	if (sqlite3_step(st) == SQLITE_ROW)
 		maxid = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -3257,7 +3228,7 @@ static int sq_findings_stage_end(struct cl_store *s, int64_t run_id, int64_t now
 			*resolved = n;
 	}
 	if (rc == CL_OK)
-		rc = sq_exec(q, "DELETE FROM temp.staged; DELETE FROM temp.settled;");
+		rc = cl_sq_exec(q, "DELETE FROM temp.staged; DELETE FROM temp.settled;");
 	return rc;
 }
 
@@ -3282,7 +3253,8 @@ static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool wi
 	if ((rc = where_prepare(q, &w, "SELECT c.id, c.fp, c.spki_sha256, c.subject, c.subject_cn,"
 	                        " c.issuer, c.sans, c.not_before, c.not_after, c.key_type,"
 	                        " c.key_bits, c.curve, c.sig_alg, c.is_ca, c.self_signed, c.eku,"
-	                        " c.sct_count, c.owner, c.environment, c.tags"
+	                        " c.sct_count, c.owner, c.environment, c.tags, c.serial, c.issuer_cn,"
+	                        " c.first_seen"
 	                        /* most certificates are present: a scan in id order beats
 	                         * an index walk plus a sort */
 	                        " FROM certs c NOT INDEXED", " ORDER BY c.id", &st)) != CL_OK)
@@ -3291,7 +3263,7 @@ static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool wi
 		if (sqlite3_prepare_v2(q->db, "SELECT s.cert_id, p.kind||':'||p.loc FROM sightings s"
 		                       " JOIN places p ON p.id=s.place_id WHERE s.state='present'"
 		                       " ORDER BY s.cert_id", -1, &ls, NULL) != SQLITE_OK) {
-			rc = sq_rc(q, sqlite3_errcode(q->db), "policy locations");
+			rc = cl_sq_rc(q, sqlite3_errcode(q->db), "policy locations");
 			goto out;
 		}
 		if ((lsrc = sqlite3_step(ls)) == SQLITE_ROW)
@@ -3299,27 +3271,29 @@ static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool wi
 	}
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		const char *p, *sanstr = col_text(st, 6);
+		const char *p, *sanstr = cl_sq_col_text(st, 6);
 		struct cl_policy_row r = { .c = &c };
 		size_t n = 0, k;
 
 		memset(&c, 0, sizeof c);
-		if (cl_unhex(col_text(st, 1), c.fp, CL_SHA256_LEN) != CL_OK ||
-		    cl_unhex(col_text(st, 2), c.spki_sha256, CL_SHA256_LEN) != CL_OK)
+		if (cl_unhex(cl_sq_col_text(st, 1), c.fp, CL_SHA256_LEN) != CL_OK ||
+		    cl_unhex(cl_sq_col_text(st, 2), c.spki_sha256, CL_SHA256_LEN) != CL_OK)
 			continue;
-		c.subject = (char *)col_text(st, 3);
-		c.subject_cn = (char *)col_text(st, 4);
-		c.issuer = (char *)col_text(st, 5);
+		c.subject = (char *)cl_sq_col_text(st, 3);
+		c.subject_cn = (char *)cl_sq_col_text(st, 4);
+		c.issuer = (char *)cl_sq_col_text(st, 5);
 		c.not_before = sqlite3_column_int64(st, 7);
 		c.not_after = sqlite3_column_int64(st, 8);
-		c.key_type = (char *)col_text(st, 9);
+		c.key_type = (char *)cl_sq_col_text(st, 9);
 		c.key_bits = sqlite3_column_int(st, 10);
-		c.curve = (char *)col_text(st, 11);
-		c.sig_alg = (char *)col_text(st, 12);
+		c.curve = (char *)cl_sq_col_text(st, 11);
+		c.sig_alg = (char *)cl_sq_col_text(st, 12);
 		c.is_ca = sqlite3_column_int(st, 13);
 		c.self_signed = sqlite3_column_int(st, 14);
-		c.eku = (char *)col_text(st, 15);
+		c.eku = (char *)cl_sq_col_text(st, 15);
 		c.sct_count = sqlite3_column_int(st, 16);
+		c.serial = (char *)cl_sq_col_text(st, 20);
+		c.issuer_cn = (char *)cl_sq_col_text(st, 21);
 		/* sans: newline separated, split in a copy */
 		cl_buf_reset(&sanbuf);
 		if (sanstr && *sanstr && cl_buf_addstr(&sanbuf, sanstr) == CL_OK) {
@@ -3337,9 +3311,10 @@ static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool wi
 		}
 		c.sans.v = sans;
 		c.sans.n = n;
-		r.owner = col_text(st, 17);
-		r.environment = col_text(st, 18);
-		r.tags = col_text(st, 19) ? col_text(st, 19) : "";
+		r.owner = cl_sq_col_text(st, 17);
+		r.environment = cl_sq_col_text(st, 18);
+		r.tags = cl_sq_col_text(st, 19) ? cl_sq_col_text(st, 19) : "";
+		r.first_seen = sqlite3_column_int64(st, 22);
 		if (with_locations) {
 			/* both statements walk certificate ids in ascending order */
 			while (lsrc == SQLITE_ROW && loc_id < id && (lsrc = sqlite3_step(ls)) == SQLITE_ROW)
@@ -3353,7 +3328,7 @@ static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool wi
 				}
 				/* offsets now, pointers once the buffer stops moving */
 				locs[k++] = (char *)(uintptr_t)locbuf.len;
-				cl_buf_addstr(&locbuf, col_text(ls, 1));
+				cl_buf_addstr(&locbuf, cl_sq_col_text(ls, 1));
 				cl_buf_add(&locbuf, "", 1);
 				if ((lsrc = sqlite3_step(ls)) == SQLITE_ROW)
 					loc_id = sqlite3_column_int64(ls, 0);
@@ -3367,9 +3342,9 @@ static int sq_policy_rows(struct cl_store *s, const struct cl_filter *f, bool wi
 			goto out;
 	}
 	if (src != SQLITE_DONE)
-		rc = sq_rc(q, src, "policy rows");
+		rc = cl_sq_rc(q, src, "policy rows");
 	else if (with_locations && lsrc != SQLITE_ROW && lsrc != SQLITE_DONE)
-		rc = sq_rc(q, lsrc, "policy locations");
+		rc = cl_sq_rc(q, lsrc, "policy locations");
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(ls);
@@ -3392,13 +3367,13 @@ static int sq_ca_certs(struct cl_store *s,
 	if (sqlite3_prepare_v2(q->db, "SELECT c.subject, c.ski, d.der FROM certs c JOIN cert_der d"
 	                       " ON d.cert_id=c.id WHERE c.is_ca=1 ORDER BY c.present DESC,"
 	                       " c.not_after DESC", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "CA certificates");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "CA certificates");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = cb(arg, col_text(st, 0), col_text(st, 1), sqlite3_column_blob(st, 2),
+		if ((rc = cb(arg, cl_sq_col_text(st, 0), cl_sq_col_text(st, 1), sqlite3_column_blob(st, 2),
 		             (size_t)sqlite3_column_bytes(st, 2))) != CL_OK)
 			break;
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "CA certificates");
+		rc = cl_sq_rc(q, src, "CA certificates");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -3411,12 +3386,12 @@ static int text_counts(struct sq_store *q, const char *sql, const char *what,
 	int rc = CL_OK, src;
 
 	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), what);
+		return cl_sq_rc(q, sqlite3_errcode(q->db), what);
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = cb(arg, col_text(st, 0), (long)sqlite3_column_int64(st, 1))) != CL_OK)
+		if ((rc = cb(arg, cl_sq_col_text(st, 0), (long)sqlite3_column_int64(st, 1))) != CL_OK)
 			break;
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, what);
+		rc = cl_sq_rc(q, src, what);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -3450,13 +3425,13 @@ static int sq_exposed_keys(struct cl_store *s,
 	                       " JOIN places p ON p.id=k.place_id WHERE k.state='present'"
 	                       " AND k.mode >= 0 AND (k.mode & 63) <> 0 AND k.spki_sha256 <> ''",
 	                       -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "exposed keys");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "exposed keys");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = cb(arg, col_text(st, 0), col_text(st, 1), sqlite3_column_int(st, 2))) !=
+		if ((rc = cb(arg, cl_sq_col_text(st, 0), cl_sq_col_text(st, 1), sqlite3_column_int(st, 2))) !=
 		    CL_OK)
 			break;
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "exposed keys");
+		rc = cl_sq_rc(q, src, "exposed keys");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -3473,7 +3448,7 @@ static int rsa_backfill(struct sq_store *q)
 	    != SQLITE_OK ||
 	    sqlite3_prepare_v2(q->db, "INSERT OR REPLACE INTO rsa_keys VALUES(?1,?2,?3)", -1, &ins,
 	                       NULL) != SQLITE_OK) {
-		rc = sq_rc(q, sqlite3_errcode(q->db), "RSA key facts");
+		rc = cl_sq_rc(q, sqlite3_errcode(q->db), "RSA key facts");
 		goto out;
 	}
 	while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
@@ -3485,11 +3460,11 @@ static int rsa_backfill(struct sq_store *q)
 		sqlite3_bind_int64(ins, 2, c->rsa_e);
 		sqlite3_bind_int(ins, 3, c->rsa_roca);
 		cl_cert_free(c);
-		if ((rc = sq_done(q, ins, "RSA key facts")) != CL_OK)
+		if ((rc = cl_sq_done(q, ins, "RSA key facts")) != CL_OK)
 			break;
 	}
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "RSA key facts");
+		rc = cl_sq_rc(q, src, "RSA key facts");
 out:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
@@ -3505,23 +3480,23 @@ static int sq_weak_rsa(struct cl_store *s, long min_e,
 	int rc, src;
 
 	if (!q->readonly) {
-		if ((rc = sq_auto_begin(q, &mine)) != CL_OK)
+		if ((rc = cl_sq_auto_begin(q, &mine)) != CL_OK)
 			return rc;
-		if ((rc = sq_auto_end(q, mine, rsa_backfill(q))) != CL_OK)
+		if ((rc = cl_sq_auto_end(q, mine, rsa_backfill(q))) != CL_OK)
 			return rc;
 	}
 	if (sqlite3_prepare_v2(q->db, "SELECT c.fp, r.e, r.roca FROM rsa_keys r JOIN certs c ON"
 	                       " c.id=r.cert_id WHERE c.present=1 AND (r.roca=1 OR (r.e > 0 AND"
 	                       " (r.e < ?1 OR r.e % 2 = 0)))", -1, &st, NULL) != SQLITE_OK)
-		return sq_rc(q, sqlite3_errcode(q->db), "weak RSA keys");
+		return cl_sq_rc(q, sqlite3_errcode(q->db), "weak RSA keys");
 	sqlite3_bind_int64(st, 1, min_e);
 	rc = CL_OK;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW)
-		if ((rc = cb(arg, col_text(st, 0), sqlite3_column_int64(st, 1),
+		if ((rc = cb(arg, cl_sq_col_text(st, 0), sqlite3_column_int64(st, 1),
 		             sqlite3_column_int(st, 2) != 0)) != CL_OK)
 			break;
 	if (rc == CL_OK && src != SQLITE_DONE)
-		rc = sq_rc(q, src, "weak RSA keys");
+		rc = cl_sq_rc(q, src, "weak RSA keys");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -3563,4 +3538,20 @@ const struct cl_store_backend cl_store_sqlite = {
 	.shared_keys = sq_shared_keys,
 	.exposed_keys = sq_exposed_keys,
 	.weak_rsa = sq_weak_rsa,
+	.meta_get = cl_sq_meta_get,
+	.meta_set = cl_sq_meta_set,
+	.alerts = cl_sq_alerts,
+	.alerts_firing = cl_sq_alerts_firing,
+	.alert_fire = cl_sq_alert_fire,
+	.alert_resolve = cl_sq_alert_resolve,
+	.alert_counts = cl_sq_alert_counts,
+	.alert_certs = cl_sq_alert_certs,
+	.cert_locations = cl_sq_cert_locations,
+	.outbox_add = cl_sq_outbox_add,
+	.outbox_due = cl_sq_outbox_due,
+	.outbox_update = cl_sq_outbox_update,
+	.outbox_next = cl_sq_outbox_next,
+	.outbox_counts = cl_sq_outbox_counts,
+	.metric_series = cl_sq_metric_series,
+	.finding_counts = cl_sq_finding_counts,
 };

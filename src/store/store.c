@@ -338,6 +338,108 @@ int cl_store_weak_rsa(struct cl_store *s, long min_e,
 	return s->be->weak_rsa(s, min_e, cb, arg);
 }
 
+int cl_store_meta_get(struct cl_store *s, const char *key, char **value)
+{
+	return s->be->meta_get(s, key, value);
+}
+
+int cl_store_meta_set(struct cl_store *s, const char *key, const char *value)
+{
+	return s->be->meta_set(s, key, value);
+}
+
+int cl_store_alerts(struct cl_store *s, const struct cl_alert_filter *f,
+                    int (*cb)(void *arg, const struct cl_alert_row *r), void *arg)
+{
+	return s->be->alerts(s, f, cb, arg);
+}
+
+int cl_store_alerts_firing(struct cl_store *s,
+                           int (*cb)(void *arg, const struct cl_alert_row *r), void *arg)
+{
+	return s->be->alerts_firing(s, cb, arg);
+}
+
+int cl_store_alert_fire(struct cl_store *s, const char *key, const char *type,
+                        const char *severity, const char *level, const char *fp,
+                        const char *target, const char *summary, bool oneshot, int64_t now,
+                        int64_t *id)
+{
+	return s->be->alert_fire(s, key, type, severity, level, fp, target, summary, oneshot,
+	                         now, id);
+}
+
+int cl_store_alert_resolve(struct cl_store *s, int64_t id, int64_t now)
+{
+	return s->be->alert_resolve(s, id, now);
+}
+
+int cl_store_alert_certs(struct cl_store *s, const struct cl_alert_scan *q,
+                         int (*cb)(void *arg, const struct cl_alert_cert *c), void *arg)
+{
+	return s->be->alert_certs(s, q, cb, arg);
+}
+
+int cl_store_cert_locations(struct cl_store *s, const char *fp,
+                            int (*cb)(void *arg, const char *location), void *arg)
+{
+	return s->be->cert_locations(s, fp, cb, arg);
+}
+
+int cl_store_alert_counts(struct cl_store *s,
+                          int (*cb)(void *arg, const char *type, const char *severity, long n),
+                          void *arg)
+{
+	return s->be->alert_counts(s, cb, arg);
+}
+
+int cl_store_outbox_add(struct cl_store *s, int64_t alert_id, const char *notifier,
+                        const char *action, const char *msg_id, const char *payload,
+                        int64_t now)
+{
+	return s->be->outbox_add(s, alert_id, notifier, action, msg_id, payload, now);
+}
+
+int cl_store_outbox_due(struct cl_store *s, int64_t now, long limit,
+                        int (*cb)(void *arg, const struct cl_outbox_row *r), void *arg)
+{
+	return s->be->outbox_due(s, now, limit, cb, arg);
+}
+
+int cl_store_outbox_update(struct cl_store *s, int64_t id, const char *state, int attempts,
+                           int64_t next_at, const char *error, int64_t now)
+{
+	return s->be->outbox_update(s, id, state, attempts, next_at, error, now);
+}
+
+int cl_store_outbox_next(struct cl_store *s, int64_t *next_at)
+{
+	return s->be->outbox_next(s, next_at);
+}
+
+int cl_store_outbox_counts(struct cl_store *s,
+                           int (*cb)(void *arg, const char *notifier, const char *state,
+                                     long n),
+                           void *arg)
+{
+	return s->be->outbox_counts(s, cb, arg);
+}
+
+int cl_store_metric_series(struct cl_store *s, long limit,
+                           int (*cb)(void *arg, const struct cl_metric_row *r), void *arg,
+                           long *total)
+{
+	return s->be->metric_series(s, limit, cb, arg, total);
+}
+
+int cl_store_finding_counts(struct cl_store *s,
+                            int (*cb)(void *arg, const char *rule, const char *severity,
+                                      long n),
+                            void *arg)
+{
+	return s->be->finding_counts(s, cb, arg);
+}
+
 int cl_severity_rank(const char *sev)
 {
 	static const char *const names[] = { "info", "warning", "error", "critical" };

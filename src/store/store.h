@@ -439,12 +439,13 @@ int cl_store_findings_stage_end(struct cl_store *s, int64_t run_id, int64_t now,
 
 /* A certificate as a policy check reads it. */
 struct cl_policy_row {
-	const struct cl_cert *c;   /* fp, spki_sha256, subject, subject_cn, issuer,
-	                              sans, not_before, not_after, key_type, key_bits,
+	const struct cl_cert *c;   /* fp, spki_sha256, serial, subject, subject_cn,
+	                              issuer, issuer_cn, sans, not_before, not_after, key_type, key_bits,
 	                              curve, sig_alg, is_ca, self_signed, eku,
 	                              sct_count (other fields unset) */
 	const char *owner, *environment;  /* may be NULL */
 	const char *tags;                 /* ",a,b," ("" when none) */
+	int64_t first_seen;               /* first time the certificate was stored */
 	const char *const *locations;     /* "kind:where" where it is present, when
 	                                     asked for; else NULL */
 	size_t nlocations;
@@ -488,6 +489,162 @@ int cl_store_exposed_keys(struct cl_store *s,
  */
 int cl_store_weak_rsa(struct cl_store *s, long min_e,
                       int (*cb)(void *arg, const char *fp, int64_t e, bool roca), void *arg);
+
+/* ---- daemon state ----------------------------------------------------- */
+
+/* Small named values kept with the inventory (the daemon's cursors, the
+ * last success of each job). *value is a new string (free()). */
+int cl_store_meta_get(struct cl_store *s, const char *key, char **value);
+int cl_store_meta_set(struct cl_store *s, const char *key, const char *value);
+
+/* ---- alerts and their outbox ----------------------------------------- */
+
+/*
+ * An alert: one condition (key) with its current state. At most one
+ * alert per key is firing; when it resolves and the condition comes back
+ * later, a new alert starts. One-shot alerts (a change, a new certificate)
+ * are recorded in state "once".
+ */
+struct cl_alert_row {
+	int64_t id;
+	const char *key;          /* "cert.expiry:FP", "endpoint.unreachable:LOC", ... */
+	const char *type;         /* CL_AT_* of its last transition */
+	const char *state;        /* "firing", "resolved" or "once" */
+	const char *severity;
+	const char *level;        /* "30d" .. "1d", "expired", "33%"; may be NULL */
+	const char *fp, *target;  /* may be NULL */
+	const char *summary;
+	int64_t fired_at, updated_at, resolved_at;  /* resolved_at 0 = not resolved */
+	const char *deliveries;   /* "NOTIFIER:STATE" per queued message, separated by
+	                             spaces ("slack:sent mail:pending"); may be NULL */
+};
+
+struct cl_alert_filter {
+	const char *state;        /* "firing", "resolved", "once"; NULL = all */
+	const char *type;         /* glob */
+	const char *fp_prefix;
+	int64_t since;            /* updated_at >= since */
+	long limit;               /* newest N when > 0 */
+};
+
+/* Streams alerts, oldest update first. */
+int cl_store_alerts(struct cl_store *s, const struct cl_alert_filter *f,
+                    int (*cb)(void *arg, const struct cl_alert_row *r), void *arg);
+
+/* Streams the firing alerts: what evaluation compares with. */
+int cl_store_alerts_firing(struct cl_store *s,
+                           int (*cb)(void *arg, const struct cl_alert_row *r), void *arg);
+
+/*
+ * Records a firing transition of key: a new alert (state "firing", or
+ * "once" when oneshot), or the update of the firing alert with that key
+ * (new type, severity, level, summary). *id receives the alert's id.
+ */
+int cl_store_alert_fire(struct cl_store *s, const char *key, const char *type,
+                        const char *severity, const char *level, const char *fp,
+                        const char *target, const char *summary, bool oneshot, int64_t now,
+                        int64_t *id);
+int cl_store_alert_resolve(struct cl_store *s, int64_t id, int64_t now);
+
+/* A present certificate as alert evaluation reads it. */
+struct cl_alert_cert {
+	const char *fp;                    /* SHA-256 hex */
+	const char *subject, *subject_cn, *serial, *issuer, *issuer_cn;
+	const char *sans;                  /* newline separated "DNS:x" */
+	const char *owner, *environment;   /* may be NULL */
+	const char *tags;                  /* ",a,b," or "" */
+	int64_t not_before, not_after, first_seen;
+	bool is_ca;
+};
+
+/* Which present certificates can raise an alert (any criterion holds). */
+struct cl_alert_scan {
+	int64_t expiring_by;      /* not_after <= expiring_by */
+	double renewal_at;        /* > 0: non-CA past this share of their lifetime at now */
+	int64_t now;
+	int64_t new_since;        /* first_seen >= new_since (-1: none) */
+	bool all;                 /* every present certificate */
+};
+
+/*
+ * Streams the present certificates q selects, in storage order, without
+ * their locations (cl_store_cert_locations): the fast path that lets an
+ * evaluation of a large, quiet inventory skip most rows in SQL.
+ */
+int cl_store_alert_certs(struct cl_store *s, const struct cl_alert_scan *q,
+                         int (*cb)(void *arg, const struct cl_alert_cert *c), void *arg);
+
+/* Streams the "kind:where" locations where certificate fp is present. */
+int cl_store_cert_locations(struct cl_store *s, const char *fp,
+                            int (*cb)(void *arg, const char *location), void *arg);
+
+/* Counts of firing alerts by type and severity (metrics). */
+int cl_store_alert_counts(struct cl_store *s,
+                          int (*cb)(void *arg, const char *type, const char *severity, long n),
+                          void *arg);
+
+/*
+ * The outbox: one row per message and notifier, written in the same
+ * transaction as the alert transition, delivered later. msg_id is the
+ * message's idempotency key; (msg_id, notifier) is unique.
+ */
+struct cl_outbox_row {
+	int64_t id, alert_id;
+	const char *notifier;
+	const char *action;       /* "firing" / "resolved" */
+	const char *msg_id;
+	const char *payload;      /* the message as JSON (cl_alert_msg_json) */
+	const char *state;        /* "pending", "sent", "failed" */
+	int attempts;
+	int64_t created, next_at, done_at;
+	const char *last_error;   /* may be NULL */
+};
+
+int cl_store_outbox_add(struct cl_store *s, int64_t alert_id, const char *notifier,
+                        const char *action, const char *msg_id, const char *payload,
+                        int64_t now);
+
+/* Streams pending rows with next_at <= now, oldest first, at most limit. */
+int cl_store_outbox_due(struct cl_store *s, int64_t now, long limit,
+                        int (*cb)(void *arg, const struct cl_outbox_row *r), void *arg);
+
+/* Records an attempt: state "sent" / "failed" (done_at = now) or
+ * "pending" again with the next attempt's time; error may be NULL. */
+int cl_store_outbox_update(struct cl_store *s, int64_t id, const char *state, int attempts,
+                           int64_t next_at, const char *error, int64_t now);
+
+/* The earliest next_at of pending rows; CL_ERR_NOTFOUND when none. */
+int cl_store_outbox_next(struct cl_store *s, int64_t *next_at);
+
+/* Rows by notifier and state (metrics, `alerts`). */
+int cl_store_outbox_counts(struct cl_store *s,
+                           int (*cb)(void *arg, const char *notifier, const char *state,
+                                     long n),
+                           void *arg);
+
+/* ---- metrics ----------------------------------------------------------- */
+
+/* One present certificate at one location, as /metrics exports it. */
+struct cl_metric_row {
+	const char *fp, *subject_cn, *issuer_cn, *location;
+	const char *owner, *environment;   /* "" when unset */
+	int64_t not_before, not_after;
+};
+
+/*
+ * Streams every present (certificate, location) pair, at most limit
+ * (0 = all) in a stable order (soonest expiry first, so a bound drops the
+ * least urgent); *total receives the number there are (may be NULL).
+ */
+int cl_store_metric_series(struct cl_store *s, long limit,
+                           int (*cb)(void *arg, const struct cl_metric_row *r), void *arg,
+                           long *total);
+
+/* Open findings by rule and severity. */
+int cl_store_finding_counts(struct cl_store *s,
+                            int (*cb)(void *arg, const char *rule, const char *severity,
+                                      long n),
+                            void *arg);
 
 /* Severity rank: info 0, warning 1, error 2, critical 3; -1 unknown. */
 int cl_severity_rank(const char *sev);
