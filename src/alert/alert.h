@@ -68,6 +68,9 @@ struct cl_alert_msg {
 	const char *detail;        /* e.g. "was 1a2b..., now 3c4d...", a finding's
 	                              message */
 	const char *dashboard_url; /* link back, from the config; may be NULL */
+	int64_t ends_at;           /* firing: until when a receiver that expires
+	                              alerts (Alertmanager) keeps it active unless
+	                              it is sent again; 0 = the receiver's default */
 };
 
 /*

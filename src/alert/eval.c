@@ -13,6 +13,7 @@
 #include <time.h>
 #include <openssl/rand.h>
 #include "alert/eval.h"
+#include "alert/notify.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/strmap.h"
@@ -252,13 +253,52 @@ static bool route_match(const struct cl_route *rt, const struct cl_alert_msg *m)
 	return true;
 }
 
+/* Marks in chosen[] the notifiers the routes send m to. */
+static void choose(const struct cl_config *cfg, const struct cl_alert_msg *m, bool *chosen)
+{
+	size_t r, k;
+
+	for (r = 0; r < cfg->nroutes; r++) {
+		const struct cl_route *rt = &cfg->routes[r];
+		if (!route_match(rt, m))
+			continue;
+		for (k = 0; k < rt->nnotify; k++)
+			chosen[rt->notify[k]] = true;
+		if (rt->stop)
+			break;
+	}
+}
+
+bool cl_alert_routes_to(const struct cl_config *cfg, const struct cl_alert_msg *m, size_t k)
+{
+	size_t r, i;
+
+	for (r = 0; r < cfg->nroutes; r++) {
+		const struct cl_route *rt = &cfg->routes[r];
+		if (!route_match(rt, m))
+			continue;
+		for (i = 0; i < rt->nnotify; i++)
+			if (rt->notify[i] == k)
+				return true;
+		if (rt->stop)
+			break;
+	}
+	return false;
+}
+
+int64_t cl_alert_ttl(const struct cl_config *cfg)
+{
+	return 3 * cfg->alerts.evaluate_every + 600;
+}
+
 int cl_alert_route(struct cl_store *s, const struct cl_config *cfg, int64_t alert_id,
-                   const struct cl_alert_msg *m, const char *only, int64_t now, long *queued)
+                   const struct cl_alert_msg *m, const char *payload, const char *only,
+                   int64_t now, long *queued)
 {
 	bool *chosen = NULL;
 	json_t *j = NULL;
-	char *payload = NULL;
-	size_t r, k;
+	char *own = NULL;
+	size_t k;
 	long n = 0;
 	int rc = CL_OK;
 
@@ -272,15 +312,7 @@ int cl_alert_route(struct cl_store *s, const struct cl_config *cfg, int64_t aler
 		for (k = 0; k < cfg->nnotifiers; k++)
 			chosen[k] = strcmp(cfg->notifiers[k].name, only) == 0;
 	} else {
-		for (r = 0; r < cfg->nroutes; r++) {
-			const struct cl_route *rt = &cfg->routes[r];
-			if (!route_match(rt, m))
-				continue;
-			for (k = 0; k < rt->nnotify; k++)
-				chosen[rt->notify[k]] = true;
-			if (rt->stop)
-				break;
-		}
+		choose(cfg, m, chosen);
 	}
 	for (k = 0; k < cfg->nnotifiers; k++) {
 		if (!chosen[k])
@@ -289,10 +321,11 @@ int cl_alert_route(struct cl_store *s, const struct cl_config *cfg, int64_t aler
 			continue;
 		if (!payload) {
 			if (!(j = cl_alert_msg_json(m)) ||
-			    !(payload = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+			    !(own = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII))) {
 				rc = CL_ERR_NOMEM;
 				goto out;
 			}
+			payload = own;
 		}
 		if ((rc = cl_store_outbox_add(s, alert_id, cfg->notifiers[k].name, m->action, m->id,
 		                              payload, now)) != CL_OK)
@@ -302,7 +335,7 @@ int cl_alert_route(struct cl_store *s, const struct cl_config *cfg, int64_t aler
 out:
 	if (queued)
 		*queued = n;
-	free(payload);
+	free(own);
 	json_decref(j);
 	free(chosen);
 	return rc;
@@ -313,7 +346,8 @@ static int transition(struct eval *e, const struct pending *p, const struct cert
                       const char *action)
 {
 	struct cl_alert_msg m = { 0 };
-	char id[33];
+	char id[33], *payload = NULL;
+	json_t *j = NULL;
 	int64_t alert_id = 0;
 	long queued = 0;
 	int rc;
@@ -353,16 +387,25 @@ static int transition(struct eval *e, const struct pending *p, const struct cert
 		m.locations = (const char *const *)&p->target;
 		m.nlocations = 1;
 	}
+	if (strcmp(action, "firing") == 0 && !p->oneshot)
+		m.ends_at = e->now + cl_alert_ttl(e->cfg);
+	if (!(j = cl_alert_msg_json(&m)) || !(payload = json_dumps(j, JSON_COMPACT |
+	                                                             JSON_ENSURE_ASCII))) {
+		json_decref(j);
+		return CL_ERR_NOMEM;
+	}
 	if (strcmp(action, "resolved") == 0) {
 		alert_id = e->firing[p->firing].id;
 		rc = cl_store_alert_resolve(e->s, alert_id, e->now);
 	} else {
 		rc = cl_store_alert_fire(e->s, p->key, p->type, p->severity, p->level,
-		                         ci ? ci->fp : NULL, p->target, p->summary, p->oneshot, e->now,
-		                         &alert_id);
+		                         ci ? ci->fp : NULL, p->target, p->summary, payload,
+		                         p->oneshot, e->now, &alert_id);
 	}
 	if (rc == CL_OK)
-		rc = cl_alert_route(e->s, e->cfg, alert_id, &m, NULL, e->now, &queued);
+		rc = cl_alert_route(e->s, e->cfg, alert_id, &m, payload, NULL, e->now, &queued);
+	free(payload);
+	json_decref(j);
 	e->st->queued += queued;
 	if (queued == 0)
 		e->st->unrouted++;
@@ -951,5 +994,117 @@ out:
 	cl_strmap_free(&e.patterns_known);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	st->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return rc;
+}
+
+/* ---- sending firing alerts again ---------------------------------------------- */
+
+struct refresh {
+	const struct cl_config *cfg;
+	int64_t now;
+	size_t k;                       /* the notifier */
+	json_t **js;                    /* parsed payloads */
+	struct cl_alert_msg *msgs;
+	void **strs;
+	size_t n, cap;
+	long sent;
+	int rc;
+};
+
+static void refresh_clear(struct refresh *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->strs[i]);
+		json_decref(r->js[i]);
+	}
+	r->n = 0;
+}
+
+static int refresh_flush(struct refresh *r)
+{
+	const struct cl_alert_msg **v;
+	char err[512];
+	size_t i, nsent = 0;
+	enum cl_send_rc res;
+
+	if (r->n == 0)
+		return CL_OK;
+	if (!(v = calloc(r->n, sizeof *v)))
+		return CL_ERR_NOMEM;
+	for (i = 0; i < r->n; i++)
+		v[i] = &r->msgs[i];
+	err[0] = '\0';
+	res = cl_notify_send(&r->cfg->notifiers[r->k], v, r->n, &nsent, err, sizeof err);
+	r->sent += (long)(res == CL_SEND_OK ? r->n : nsent);
+	if (res != CL_SEND_OK)
+		cl_log(CL_LOG_WARN, "notifier %s: sending firing alerts again: %s",
+		       r->cfg->notifiers[r->k].name, err);
+	free(v);
+	refresh_clear(r);
+	return CL_OK;
+}
+
+static int on_refresh(void *arg, const struct cl_alert_row *a)
+{
+	struct refresh *r = arg;
+	struct cl_alert_msg m;
+	void *strs = NULL;
+	json_t *j;
+
+	/* just sent through the outbox, or nothing to send */
+	if (a->updated_at >= r->now || !a->payload)
+		return CL_OK;
+	if (!(j = json_loads(a->payload, 0, NULL)))
+		return CL_OK;
+	if (cl_alert_msg_from_json(&m, j, &strs) != CL_OK || !cl_alert_routes_to(r->cfg, &m, r->k)) {
+		free(strs);
+		json_decref(j);
+		return CL_OK;
+	}
+	m.ends_at = r->now + cl_alert_ttl(r->cfg);
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		json_t **js = realloc(r->js, cap * sizeof *js);
+		struct cl_alert_msg *msgs = js ? realloc(r->msgs, cap * sizeof *msgs) : NULL;
+		void **sv = msgs ? realloc(r->strs, cap * sizeof *sv) : NULL;
+		if (js)
+			r->js = js;
+		if (msgs)
+			r->msgs = msgs;
+		if (!sv) {
+			free(strs);
+			json_decref(j);
+			return CL_ERR_NOMEM;
+		}
+		r->strs = sv;
+		r->cap = cap;
+	}
+	r->js[r->n] = j;
+	r->msgs[r->n] = m;
+	r->strs[r->n] = strs;
+	r->n++;
+	return r->n >= 100 ? refresh_flush(r) : CL_OK;
+}
+
+int cl_alert_refresh(struct cl_store *s, const struct cl_config *cfg, int64_t now, long *sent)
+{
+	struct refresh r = { .cfg = cfg, .now = now };
+	int rc = CL_OK;
+
+	for (r.k = 0; rc == CL_OK && r.k < cfg->nnotifiers; r.k++) {
+		if (cfg->notifiers[r.k].type != CL_NT_ALERTMANAGER)
+			continue;
+		rc = cl_store_alerts_firing(s, on_refresh, &r);
+		if (rc == CL_OK)
+			rc = refresh_flush(&r);
+		refresh_clear(&r);
+	}
+	free(r.js);
+	free(r.msgs);
+	free(r.strs);
+	if (sent)
+		*sent = r.sent;
 	return rc;
 }

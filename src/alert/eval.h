@@ -48,10 +48,31 @@ int cl_alert_evaluate(struct cl_store *s, const struct cl_config *cfg, int64_t n
 /*
  * Queues one message for the notifiers of the routes matching it (or
  * for the notifier named only, when only is not NULL), under alert_id.
+ * payload is m as JSON (cl_alert_msg_json), or NULL to encode it here.
  * *queued (may be NULL) receives the number of outbox rows written.
  */
 int cl_alert_route(struct cl_store *s, const struct cl_config *cfg, int64_t alert_id,
-                   const struct cl_alert_msg *m, const char *only, int64_t now, long *queued);
+                   const struct cl_alert_msg *m, const char *payload, const char *only,
+                   int64_t now, long *queued);
+
+/* Whether the routes of cfg send m to notifier number k. */
+bool cl_alert_routes_to(const struct cl_config *cfg, const struct cl_alert_msg *m, size_t k);
+
+/*
+ * How long a firing alert stays active at receivers that expire alerts
+ * (Alertmanager's endsAt) when not sent again: three evaluation
+ * intervals and ten minutes; the daemon sends firing alerts to them again
+ * after every evaluation (cl_alert_refresh).
+ */
+int64_t cl_alert_ttl(const struct cl_config *cfg);
+
+/*
+ * Sends the firing alerts not updated at now again, with a new ends_at,
+ * to the notifiers of types that expire alerts (Alertmanager): directly,
+ * not through the outbox (a missed refresh is made good by the next).
+ * *sent (may be NULL) receives the number of messages sent.
+ */
+int cl_alert_refresh(struct cl_store *s, const struct cl_config *cfg, int64_t now, long *sent);
 
 /* A new idempotency key: 32 random lowercase hex digits and a NUL. */
 int cl_alert_new_id(char out[33]);

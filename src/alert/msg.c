@@ -105,6 +105,8 @@ json_t *cl_alert_msg_json(const struct cl_alert_msg *m)
 	put(&w, "threshold", jstr(m->threshold));
 	put(&w, "detail", jstr(m->detail));
 	put(&w, "dashboard_url", jstr(m->dashboard_url));
+	if (m->ends_at)
+		put(&w, "ends_at", jtime(m->ends_at));
 	if (w.failed) {
 		json_decref(w.o);
 		return NULL;
@@ -208,7 +210,8 @@ int cl_alert_msg_from_json(struct cl_alert_msg *m, json_t *j, void **strs)
 			goto out;
 	}
 	if (get_time(j, "timestamp", &m->timestamp) != CL_OK ||
-	    get_time(j, "not_before", &m->not_before) != CL_OK)
+	    get_time(j, "not_before", &m->not_before) != CL_OK ||
+	    get_time(j, "ends_at", &m->ends_at) != CL_OK)
 		goto out;
 	/* the exact seconds when present, else the RFC 3339 date */
 	v = json_object_get(j, "not_after");

@@ -754,6 +754,12 @@ json_t *cl_notify_alertmanager_alert(const struct cl_alert_msg *m)
 		if (cl_notify_is_resolved(m))
 			jb_set(&jb, root, "endsAt", jb_chk(&jb, json_string(t)));
 	}
+	if (!cl_notify_is_resolved(m) && m->ends_at) {
+		/* kept active until then; the daemon sends firing alerts again
+		 * after every evaluation, well before */
+		cl_time_fmt(t, sizeof t, m->ends_at);
+		jb_set(&jb, root, "endsAt", jb_chk(&jb, json_string(t)));
+	}
 	jb_opt(&jb, root, "generatorURL", m->dashboard_url, 4000);
 	return jb_done(&jb, root);
 }

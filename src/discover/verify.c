@@ -2,8 +2,10 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -74,8 +76,19 @@ int cl_verifier_new(struct cl_verifier **out, const char *ca_bundle, char *err, 
 	}
 	ERR_clear_error();
 	if (ca_bundle) {
-		ok = X509_STORE_load_file(v->store, path) == 1 ||
-		     X509_STORE_load_path(v->store, path) == 1;
+		struct stat sb;
+		/* a hashed directory, else a file; adding a directory that does
+		 * not exist "succeeds" (it is read lazily): check first */
+		if (stat(path, &sb) != 0) {
+			snprintf(err, errlen, "%s: cannot read the trust anchors: %s", path,
+			         strerror(errno));
+			X509_STORE_free(v->store);
+			free(v->cache);
+			free(v);
+			return CL_ERR_USAGE;
+		}
+		ok = S_ISDIR(sb.st_mode) ? X509_STORE_load_path(v->store, path) == 1
+		                         : X509_STORE_load_file(v->store, path) == 1;
 	} else {
 		/* the hashed directory loads an anchor when a chain needs it:
 		 * parsing the whole bundle up front costs more than a small scan */

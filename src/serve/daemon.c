@@ -319,7 +319,7 @@ static int run_job(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgr
                    const struct cl_job *j)
 {
 	char note[1024], args[300];
-	time_t start = time(NULL);
+	time_t start = (time_t)cl_now();
 	double t0 = mono(), secs;
 	struct cl_jobstate *js;
 	int rc;
@@ -342,7 +342,7 @@ static int run_job(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgr
 	pthread_mutex_lock(&d->mu);
 	if ((js = cl_daemon_job(d, j->name)) != NULL) {
 		js->m.running = false;
-		js->m.last_end = time(NULL);
+		js->m.last_end = (time_t)cl_now();
 		js->m.last_seconds = secs;
 		js->m.runs++;
 		if (rc == CL_OK)
@@ -357,7 +357,7 @@ static int run_job(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgr
 	save_meta(s, j->name, "last_status",
 	          rc == CL_OK ? "ok" : rc == CL_ERR_INTERRUPTED ? "interrupted" : "failed");
 	if (rc == CL_OK) {
-		save_time(s, j->name, "last_success", (int64_t)time(NULL));
+		save_time(s, j->name, "last_success", (int64_t)(time_t)cl_now());
 		cl_log(CL_LOG_NOTICE, "job %s: done in %.1fs: %s", j->name, secs, note);
 	} else if (rc == CL_ERR_INTERRUPTED) {
 		cl_log(CL_LOG_NOTICE, "job %s: stopped after %.1fs, kept what was found: %s",
@@ -380,7 +380,8 @@ static int evaluate(struct cl_daemon *d, struct cl_store *s, const struct cl_con
 	pthread_mutex_lock(&d->mu);
 	d->eval_last = cl_now();
 	d->eval_seconds = st.seconds;
-	d->next_eval = time(NULL) + cfg->alerts.evaluate_every;
+	d->next_eval = (time_t)cl_now() + cfg->alerts.evaluate_every;
+	d->reloaded = false;   /* a reload asks for one evaluation: this is it */
 	d->wake_deliver = true;
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
@@ -388,19 +389,28 @@ static int evaluate(struct cl_daemon *d, struct cl_store *s, const struct cl_con
 	       "alerts: %ld certificates, %ld conditions, %ld fired, %ld escalated, %ld resolved,"
 	       " %ld notifications queued in %.2fs", st.certs, st.holding, st.fired, st.escalated,
 	       st.resolved, st.queued, st.seconds);
+	/* receivers that expire alerts (Alertmanager) hear again of those firing */
+	{
+		long sent = 0;
+		if (cl_alert_refresh(s, cfg, cl_now(), &sent) != CL_OK)
+			cl_log(CL_LOG_WARN, "sending firing alerts again: %s", cl_store_errmsg(s));
+		else if (sent)
+			cl_log(CL_LOG_INFO, "%ld firing alerts sent again to expiring receivers", sent);
+	}
 	return CL_OK;
 }
 
-/* Waits on the condition variable until t (wall clock), or a wake-up. */
+/* Waits on the condition variable until t (the daemon's clock, cl_now()),
+ * or a wake-up. */
 static void wait_until(struct cl_daemon *d, time_t t)
 {
 	struct timespec ts;
+	int64_t left = (int64_t)t - cl_now();
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (t <= ts.tv_sec)
+	if (left <= 0)
 		return;
-	ts.tv_sec = t;
-	ts.tv_nsec = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)left;
 	pthread_cond_timedwait(&d->cv, &d->mu, &ts);
 }
 
@@ -411,7 +421,7 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->stopping) {
-		time_t now = time(NULL), next = d->next_eval;
+		time_t now = (time_t)cl_now(), next = d->next_eval;
 		struct cl_jobstate *pick = NULL;
 		size_t i;
 
@@ -442,7 +452,7 @@ static void *worker_main(void *arg)
 			} else if (job) {
 				/* the store cannot be opened: try again later */
 				pthread_mutex_lock(&d->mu);
-				pick->next_due = time(NULL) + 60;
+				pick->next_due = (time_t)cl_now() + 60;
 				pthread_mutex_unlock(&d->mu);
 			}
 			cl_daemon_cfg_put(d, cr);
@@ -460,7 +470,7 @@ static void *worker_main(void *arg)
 				malloc_trim(0);
 			} else {
 				pthread_mutex_lock(&d->mu);
-				d->next_eval = time(NULL) + 60;
+				d->next_eval = (time_t)cl_now() + 60;
 				pthread_mutex_unlock(&d->mu);
 			}
 			cl_daemon_cfg_put(d, cr);
@@ -504,9 +514,9 @@ static void *deliver_main(void *arg)
 		pthread_mutex_lock(&d->mu);
 		/* sleep until the next retry is due (at most a minute: rows may be
 		 * queued by another process), unless woken */
-		wake = time(NULL) + 60;
+		wake = (time_t)cl_now() + 60;
 		if (rc == CL_OK && next - cl_now() < 60)
-			wake = time(NULL) + (next > cl_now() ? (time_t)(next - cl_now()) : 1);
+			wake = (time_t)cl_now() + (next > cl_now() ? (time_t)(next - cl_now()) : 1);
 		if (!d->wake_deliver && !d->stopping)
 			wait_until(d, wake);
 	}
@@ -548,7 +558,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	if (nr->c->listen && d->cfg->c->listen && strcmp(nr->c->listen, d->cfg->c->listen) != 0)
 		cl_log(CL_LOG_WARN, "SIGHUP: listen changed to %s: takes effect at the next start",
 		       nr->c->listen);
-	if ((rc = jobs_rebuild(d, nr->c, time(NULL))) != CL_OK) {
+	if ((rc = jobs_rebuild(d, nr->c, (time_t)cl_now())) != CL_OK) {
 		pthread_mutex_unlock(&d->mu);
 		cfgref_free(nr);
 		cl_log(CL_LOG_ERROR, "SIGHUP: out of memory; the running configuration stays");
@@ -643,13 +653,17 @@ int cl_serve_run(const struct cl_serve_opts *o)
 		goto out;
 	uri = o->db ? o->db : d.cfg->c->store ? d.cfg->c->store
 	                    : cl_store_default_path(dbbuf, sizeof dbbuf);
-	d.store_uri = uri;
+	/* the configuration holding uri may be replaced by a reload */
+	if (!(d.store_uri = strdup(uri))) {
+		rc = CL_ERR_NOMEM;
+		goto out;
+	}
 	/* opened once here: migrations, and a clear error before anything starts */
 	if ((rc = cl_daemon_store(&d, &s)) != CL_OK)
 		goto out;
-	if ((rc = jobs_rebuild(&d, d.cfg->c, time(NULL))) != CL_OK)
+	if ((rc = jobs_rebuild(&d, d.cfg->c, (time_t)cl_now())) != CL_OK)
 		goto out;
-	jobs_restore(&d, s, time(NULL));
+	jobs_restore(&d, s, (time_t)cl_now());
 	if (o->once) {
 		struct sigaction sa = { .sa_handler = once_signal };
 		sigaction(SIGTERM, &sa, NULL);
@@ -676,7 +690,7 @@ int cl_serve_run(const struct cl_serve_opts *o)
 		rc = CL_ERR_NOMEM;
 		goto out;
 	}
-	d.next_eval = time(NULL);   /* evaluate once at start */
+	d.next_eval = (time_t)cl_now();   /* evaluate once at start */
 	if (pthread_create(&worker, NULL, worker_main, &d) != 0) {
 		rc = CL_ERR;
 		goto out;
@@ -722,6 +736,7 @@ out:
 	for (size_t i = 0; i < d.njobs; i++)
 		free(d.jobs[i].name);
 	free(d.jobs);
+	free(d.store_uri);
 	pthread_cond_destroy(&d.cv);
 	pthread_mutex_destroy(&d.mu);
 	return rc;

@@ -199,7 +199,7 @@ static void serve_health(struct cl_http *h, struct evhttp_request *req)
 {
 	struct cl_daemon *d = h->d;
 	json_t *o = json_object(), *jobs = json_array();
-	time_t now = time(NULL);
+	time_t now = (time_t)cl_now();
 	char ts[40];
 	bool late_any = false;
 	char *txt;
@@ -216,10 +216,14 @@ static void serve_health(struct cl_http *h, struct evhttp_request *req)
 		const struct cl_jobstate *j = &d->jobs[i];
 		int64_t base = j->m.last_success ? j->m.last_success : d->started;
 		int64_t deadline = base + j->every + d->cfg->c->grace;
-		bool quiet = cl_window_contains(&j->quiet, (int)((now % 86400) / 60)) &&
-		             j->quiet.start_min != j->quiet.end_min;
-		bool late = now > deadline && !quiet;
-		json_t *e = json_pack("{s:s,s:s,s:I,s:b,s:b,s:s}", "name", j->name, "kind", j->m.kind,
+		struct tm tm;
+		bool late;
+		json_t *e;
+
+		localtime_r(&now, &tm);
+		/* a job held back by its quiet hours is not late */
+		late = now > deadline && !cl_window_contains(&j->quiet, tm.tm_hour * 60 + tm.tm_min);
+		e = json_pack("{s:s,s:s,s:I,s:b,s:b,s:s}", "name", j->name, "kind", j->m.kind,
 		                      "every_seconds", (json_int_t)j->every, "running", j->m.running,
 		                      "late", late, "last_status",
 		                      j->last_status[0] ? j->last_status : "never");

@@ -36,7 +36,7 @@ struct cl_daemon {
 	int64_t started;
 	volatile sig_atomic_t *stop;   /* asks a running job / delivery to stop */
 	struct event_base *base;
-	const char *store_uri;
+	char *store_uri;               /* fixed for the daemon's life */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

@@ -84,7 +84,8 @@ struct cl_store_backend {
 	                     int (*cb)(void *arg, const struct cl_alert_row *r), void *arg);
 	int (*alert_fire)(struct cl_store *s, const char *key, const char *type,
 	                  const char *severity, const char *level, const char *fp,
-	                  const char *target, const char *summary, bool oneshot, int64_t now,
+	                  const char *target, const char *summary, const char *payload,
+	                  bool oneshot, int64_t now,
 	                  int64_t *id);
 	int (*alert_resolve)(struct cl_store *s, int64_t id, int64_t now);
 	int (*alert_certs)(struct cl_store *s, const struct cl_alert_scan *q,

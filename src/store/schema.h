@@ -157,6 +157,10 @@ static const char *const cl_sqlite_migrations[] = {
 	" UNIQUE(msg_id, notifier));"
 	"CREATE INDEX outbox_due ON outbox(next_at) WHERE state='pending';"
 	"CREATE INDEX outbox_alert ON outbox(alert_id);",
+
+	/* 7: the last message of each alert, sent again to receivers that expire
+	 * alerts (Alertmanager) while it keeps firing */
+	"ALTER TABLE alerts ADD COLUMN payload TEXT;",
 };
 
 #endif

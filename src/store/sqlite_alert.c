@@ -130,8 +130,8 @@ int cl_sq_alerts_firing(struct cl_store *s,
 
 	/* what evaluation compares with: no delivery summary */
 	if (sqlite3_prepare_v2(q->db, "SELECT id, key, type, severity, level, fp, target, summary,"
-	                       " fired_at, updated_at FROM alerts WHERE state='firing'", -1, &st,
-	                       NULL) != SQLITE_OK)
+	                       " fired_at, updated_at, payload FROM alerts WHERE state='firing'",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return cl_sq_rc(q, sqlite3_errcode(q->db), "read firing alerts");
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&r, 0, sizeof r);
@@ -146,6 +146,7 @@ int cl_sq_alerts_firing(struct cl_store *s,
 		r.summary = cl_sq_col_text(st, 7);
 		r.fired_at = sqlite3_column_int64(st, 8);
 		r.updated_at = sqlite3_column_int64(st, 9);
+		r.payload = cl_sq_col_text(st, 10);
 		if ((rc = cb(arg, &r)) != CL_OK)
 			break;
 	}
@@ -157,7 +158,8 @@ int cl_sq_alerts_firing(struct cl_store *s,
 
 int cl_sq_alert_fire(struct cl_store *s, const char *key, const char *type,
                      const char *severity, const char *level, const char *fp,
-                     const char *target, const char *summary, bool oneshot, int64_t now,
+                     const char *target, const char *summary, const char *payload,
+                     bool oneshot, int64_t now,
                      int64_t *id)
 {
 	struct sq_store *q = SQ(s);
@@ -172,7 +174,8 @@ int cl_sq_alert_fire(struct cl_store *s, const char *key, const char *type,
 		/* the firing alert of this key moves to its new level */
 		st = cl_sq_prep(q, CL_SQX_ALERT_UPDATE,
 		                "UPDATE alerts SET type=?2, severity=?3, level=?4, summary=?5,"
-		                " updated_at=?6 WHERE key=?1 AND state='firing' RETURNING id");
+		                " updated_at=?6, payload=?7 WHERE key=?1 AND state='firing'"
+		                " RETURNING id");
 		if (!st) {
 			rc = CL_ERR;
 			goto out;
@@ -183,6 +186,7 @@ int cl_sq_alert_fire(struct cl_store *s, const char *key, const char *type,
 		cl_sq_bind_text(st, 4, level);
 		cl_sq_bind_text(st, 5, summary);
 		sqlite3_bind_int64(st, 6, now);
+		cl_sq_bind_text(st, 7, payload);
 		src = sqlite3_step(st);
 		if (src == SQLITE_ROW)
 			*id = sqlite3_column_int64(st, 0);
@@ -198,8 +202,8 @@ int cl_sq_alert_fire(struct cl_store *s, const char *key, const char *type,
 	}
 	st = cl_sq_prep(q, CL_SQX_ALERT_INSERT,
 	                "INSERT INTO alerts(key,type,state,severity,level,fp,target,summary,"
-	                "fired_at,updated_at,resolved_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,"
-	                "CASE WHEN ?3='once' THEN ?9 END)");
+	                "fired_at,updated_at,resolved_at,payload) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+	                "?9,?9,CASE WHEN ?3='once' THEN ?9 END,?10)");
 	if (!st) {
 		rc = CL_ERR;
 		goto out;
@@ -213,6 +217,7 @@ int cl_sq_alert_fire(struct cl_store *s, const char *key, const char *type,
 	cl_sq_bind_text(st, 7, target);
 	cl_sq_bind_text(st, 8, summary);
 	sqlite3_bind_int64(st, 9, now);
+	cl_sq_bind_text(st, 10, payload);
 	if ((rc = cl_sq_done(q, st, "record alert")) == CL_OK)
 		*id = sqlite3_last_insert_rowid(q->db);
 out:

@@ -111,7 +111,8 @@ int cl_sq_alerts_firing(struct cl_store *s,
                         int (*cb)(void *arg, const struct cl_alert_row *r), void *arg);
 int cl_sq_alert_fire(struct cl_store *s, const char *key, const char *type,
                      const char *severity, const char *level, const char *fp,
-                     const char *target, const char *summary, bool oneshot, int64_t now,
+                     const char *target, const char *summary, const char *payload,
+                     bool oneshot, int64_t now,
                      int64_t *id);
 int cl_sq_alert_resolve(struct cl_store *s, int64_t id, int64_t now);
 int cl_sq_alert_certs(struct cl_store *s, const struct cl_alert_scan *q,

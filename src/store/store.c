@@ -362,11 +362,12 @@ int cl_store_alerts_firing(struct cl_store *s,
 
 int cl_store_alert_fire(struct cl_store *s, const char *key, const char *type,
                         const char *severity, const char *level, const char *fp,
-                        const char *target, const char *summary, bool oneshot, int64_t now,
+                        const char *target, const char *summary, const char *payload,
+                        bool oneshot, int64_t now,
                         int64_t *id)
 {
-	return s->be->alert_fire(s, key, type, severity, level, fp, target, summary, oneshot,
-	                         now, id);
+	return s->be->alert_fire(s, key, type, severity, level, fp, target, summary, payload,
+	                         oneshot, now, id);
 }
 
 int cl_store_alert_resolve(struct cl_store *s, int64_t id, int64_t now)

@@ -517,6 +517,8 @@ struct cl_alert_row {
 	int64_t fired_at, updated_at, resolved_at;  /* resolved_at 0 = not resolved */
 	const char *deliveries;   /* "NOTIFIER:STATE" per queued message, separated by
 	                             spaces ("slack:sent mail:pending"); may be NULL */
+	const char *payload;      /* the last message as JSON (cl_store_alerts_firing
+	                             only); may be NULL */
 };
 
 struct cl_alert_filter {
@@ -538,11 +540,13 @@ int cl_store_alerts_firing(struct cl_store *s,
 /*
  * Records a firing transition of key: a new alert (state "firing", or
  * "once" when oneshot), or the update of the firing alert with that key
- * (new type, severity, level, summary). *id receives the alert's id.
+ * (new type, severity, level, summary, payload: the message as JSON, may
+ * be NULL). *id receives the alert's id.
  */
 int cl_store_alert_fire(struct cl_store *s, const char *key, const char *type,
                         const char *severity, const char *level, const char *fp,
-                        const char *target, const char *summary, bool oneshot, int64_t now,
+                        const char *target, const char *summary, const char *payload,
+                        bool oneshot, int64_t now,
                         int64_t *id);
 int cl_store_alert_resolve(struct cl_store *s, int64_t id, int64_t now);
 

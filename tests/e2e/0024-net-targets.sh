@@ -206,4 +206,8 @@ exp_reset
 exp_row "$X3" "$P" "" status=reset leaf_fingerprint=
 soft check_rows "$T/control.json" --exact
 
+# a --ca-bundle that does not exist is a usage error before anything is sent
+assert_rc 2 "$CERTLEDGER" --db "$DB" discover net --ca-bundle "$T/missing.pem" 127.0.0.1:9
+assert_contains "$ERR" "missing.pem: cannot read the trust anchors"
+
 finish

@@ -25,6 +25,8 @@ net_bg recv "$PY" "$RECV" http "$RPORT" "$T/hooks.jsonl" --ready "$T/recv.ready"
 RECV_PID=$NET_PID
 net_wait_file recv "$RECV_PID" "$T/recv.ready"
 
+# a job whose quiet hours hold it back now
+QUIET="$(date -u -d '-1 hour' +%H:%M)-$(date -u -d '+1 hour' +%H:%M)"
 config() { # EXTRA-JOB-YAML
     cat >"$T/certledger.yaml" <<EOF
 store: $DB
@@ -34,6 +36,10 @@ jobs:
   - name: watch
     files: [$W]
     every: 1h
+  - name: quiet
+    files: [$W]
+    every: 1h
+    quiet_hours: "$QUIET"
 $1
 alerts:
   evaluate_every: 1h
@@ -116,8 +122,10 @@ get /healthz
 assert_eq 200 "$HTTP_STATUS" "/healthz status"
 pyassert -f "$T/body" '
 check(d["status"] == "ok", d)
-j = d["jobs"][0]
-check(j["name"] == "watch" and j["last_status"] == "ok" and not j["late"], j)'
+j = [j for j in d["jobs"] if j["name"] == "watch"][0]
+check(j["last_status"] == "ok" and not j["late"], j)
+q = [j for j in d["jobs"] if j["name"] == "quiet"][0]
+check(q["last_status"] == "never" and not q["late"] and "last_start" not in q, q)'
 get /metrics
 assert_eq 200 "$HTTP_STATUS" "/metrics status"
 cp "$T/body" "$T/metrics.plain"
@@ -164,6 +172,7 @@ assert_eq 0 "$(promq "certledger_cert_expired{fingerprint=\"$FP\"}")" "expired g
 assert_eq 1 "$(promq 'certledger_alerts_firing{type="cert.expiring",severity="warning"}')" "firing"
 assert_eq 2 "$(promq 'certledger_alert_deliveries_total{notifier="hook",outcome="sent"}')" "deliveries"
 assert_eq 1 "$(promq 'certledger_job_runs_total{job_name="watch"}')" "job runs"
+assert_eq 0 "$(promq 'certledger_job_runs_total{job_name="quiet"}')" "quiet hours held the job back"
 net_stop "$PROM"
 
 # ---- SIGHUP: a broken file keeps the running configuration; a good one adds a job --------------
@@ -178,9 +187,25 @@ config "  - name: second
     files: [$W]
     every: 2h"
 kill -HUP "$SERVE"
-wait_for 10 has_log "reloaded: 2 jobs" || fail "reload not logged"
+wait_for 10 has_log "reloaded: 3 jobs" || fail "reload not logged"
 get /healthz
-pyassert -f "$T/body" 'check(sorted(j["name"] for j in d["jobs"]) == ["second", "watch"], d)'
+pyassert -f "$T/body" 'check(sorted(j["name"] for j in d["jobs"]) == ["quiet", "second", "watch"], d)'
+# the reload evaluated again: Alertmanager hears of the firing alerts again,
+# with an endsAt ahead (else it would resolve them itself after its timeout)
+am_count() { grep -c '"path": "/am/api/v2/alerts"' "$T/hooks.jsonl"; }
+am_four() { (($(am_count) >= 4)); }
+wait_for 10 am_four || fail "firing alerts not sent again to Alertmanager"
+"$PY" - "$T/hooks.jsonl" <<'EOF' || fail "Alertmanager refresh"
+import datetime, json, sys
+am = [json.loads(json.loads(l)["body"])[0] for l in open(sys.argv[1])
+      if json.loads(l)["path"] == "/am/api/v2/alerts"]
+assert len(am) >= 4, len(am)
+now = datetime.datetime.now(datetime.timezone.utc)
+for a in am[2:]:
+    ends = datetime.datetime.fromisoformat(a["endsAt"].replace("Z", "+00:00"))
+    assert ends > now + datetime.timedelta(hours=2), a
+    assert a["startsAt"] == am[0]["startsAt"] or a["startsAt"] == am[1]["startsAt"], a
+EOF
 # the logs are JSON lines (stderr is not a terminal)
 "$PY" -c 'import json, sys
 for l in open(sys.argv[1]):

@@ -315,12 +315,12 @@ static struct cl_store *build_main(void)
 	assert_int_equal(n, 1);
 
 	assert_int_equal(cl_store_alert_fire(s, "cert.expiry:a", "cert.expiry", "warning", "30d",
-	                                     fa, NULL, "A expires", false, T0, &id1), CL_OK);
+	                                     fa, NULL, "A expires", NULL, false, T0, &id1), CL_OK);
 	assert_int_equal(cl_store_alert_fire(s, "cert.expiry:d", "cert.expired", "critical",
-	                                     "expired", fd, NULL, "D expired", false, T0, &id2),
+	                                     "expired", fd, NULL, "D expired", NULL, false, T0, &id2),
 	                 CL_OK);
 	assert_int_equal(cl_store_alert_fire(s, "cert.expiry:c", "cert.expiry", "warning", "30d",
-	                                     fc, NULL, "C expires", false, T0, &id3), CL_OK);
+	                                     fc, NULL, "C expires", NULL, false, T0, &id3), CL_OK);
 	assert_int_equal(cl_store_alert_resolve(s, id3, T0), CL_OK);
 	assert_int_equal(cl_store_outbox_add(s, id1, "slack", "firing", "m1", "{}", T0), CL_OK);
 	assert_int_equal(cl_store_outbox_add(s, id2, "slack", "firing", "m2", "{}", T0), CL_OK);
