@@ -137,6 +137,15 @@ assert_rc 1 "$CERTLEDGER" --db "$DB" alerts --type 'nothing.*'
 assert_rc 0 "$CERTLEDGER" --db "$DB" alerts
 assert_contains "$OUT" "a.example.com"
 
+# ---- a test message, sent now through one notifier ------------------------------------------
+n_before=$(count "$T/all.jsonl" True)
+assert_rc 0 "$CERTLEDGER" alerts test all --config "$T/certledger.yaml"
+assert_contains "$OUT" "test alert sent through all (jsonl)"
+assert_eq $((n_before + 1)) "$(count "$T/all.jsonl" True)" "the test message"
+assert_eq 1 "$(count "$T/all.jsonl" "m['event_type'] == 'test'")" "its type"
+assert_rc 2 "$CERTLEDGER" alerts test nobody --config "$T/certledger.yaml"
+assert_contains "$ERR" "no notifier 'nobody'"
+
 # ---- a broken config is refused with its line -------------------------------------------------
 printf 'jobs:\n  - name: x\n    files: [/tmp]\n    evry: 1h\n' >"$T/bad.yaml"
 assert_rc 2 "$CERTLEDGER" serve --once --config "$T/bad.yaml"
