@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/util.h"
+#include "discover/certcache.h"
 #include "discover/net.h"
 #include "discover/starttls.h"
 #include "discover/tlslib.h"
@@ -33,6 +34,7 @@
 #define TXN_RESULTS 1000        /* results per transaction */
 #define TXN_NSEC 300000000L
 #define EVENTS 256
+#define CACHED_ISSUERS 1024    /* parsed issuer certificates kept per scan */
 
 /* PH_WAIT: connected, waiting for a handshake slot (no timeout runs) */
 enum phase { PH_CONNECT, PH_STARTTLS, PH_HANDSHAKE, PH_WAIT, PH_COUNT };
@@ -69,6 +71,7 @@ struct result {
 	const char *verify;
 	char verify_detail[400];
 	struct cl_cert *certs[MAX_CHAIN];
+	bool lent[MAX_CHAIN];  /* certs[i] belongs to the issuer cache */
 	size_t ncerts;
 	STACK_OF(X509) *x509;  /* presented chain, until a chain thread parses it */
 	bool want_verify;
@@ -117,6 +120,7 @@ struct net {
 	OSSL_LIB_CTX *lib;          /* of the SSL_CTXs (tlslib.h); NULL = the default */
 	SSL_CTX *ctx, *ctx_alpn;
 	struct cl_verifier *verifier;
+	struct cl_certcache *issuers;  /* parsed issuer certificates, lent to results */
 	struct cl_queue probes, chains, results;
 	pthread_t *chain_tids;
 	int nchain;
@@ -479,7 +483,8 @@ static void grab_chain(struct result *r, SSL *ssl, bool verify)
 /*
  * Chain threads: parse the chain each handshake kept and verify it, off
  * the event loops, which go back to handshaking at once (the parsed X509
- * objects of the handshake are reused, never decoded again).
+ * objects of the handshake are reused, never decoded again). Issuers
+ * come parsed from the cache when an earlier endpoint sent the same.
  */
 static void parse_chain(struct net *n, struct result *r)
 {
@@ -488,8 +493,13 @@ static void parse_chain(struct net *n, struct result *r)
 
 	for (i = 0; i < num && r->ncerts < MAX_CHAIN; i++) {
 		unsigned char *der = NULL;
-		int len = i2d_X509(sk_X509_value(r->x509, i), &der);
-		if (len > 0 && cl_cert_parse_der(der, (size_t)len, &r->certs[r->ncerts], NULL) == CL_OK)
+		int len = i2d_X509(sk_X509_value(r->x509, i), &der), rc = CL_ERR;
+		if (len > 0 && i > 0)
+			rc = cl_certcache_parse(n->issuers, der, (size_t)len, &r->certs[r->ncerts],
+			                        &r->lent[r->ncerts]);
+		else if (len > 0)
+			rc = cl_cert_parse_der(der, (size_t)len, &r->certs[r->ncerts], NULL);
+		if (rc == CL_OK)
 			r->ncerts++;
 		OPENSSL_free(der);
 	}
@@ -1013,7 +1023,8 @@ static void result_free(struct result *r)
 
 	sk_X509_pop_free(r->x509, X509_free);
 	for (i = 0; i < r->ncerts; i++)
-		cl_cert_free(r->certs[i]);
+		if (!r->lent[i])
+			cl_cert_free(r->certs[i]);
 	free(r);
 }
 
@@ -1271,6 +1282,8 @@ int cl_discover_net(struct cl_store *s, const struct cl_net_opts *o, struct cl_n
 		cl_log(CL_LOG_ERROR, "%s", err);
 		return rc;
 	}
+	if ((rc = cl_certcache_new(&n.issuers, CACHED_ISSUERS)) != CL_OK)
+		goto out;
 	/* cheaper certificate decoding in the handshakes (OpenSSL 3.0): tlslib.h */
 	n.lib = cl_tlslib_get1();
 	if (!(n.ctx = make_ctx(n.lib, false)) || !(n.ctx_alpn = make_ctx(n.lib, true))) {
@@ -1417,5 +1430,6 @@ out:
 	SSL_CTX_free(n.ctx_alpn);
 	cl_verifier_free(n.verifier);  /* may hold certificates made in n.lib */
 	cl_tlslib_put(n.lib);
+	cl_certcache_free(n.issuers);  /* every result is freed */
 	return rc;
 }
