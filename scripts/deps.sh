@@ -9,7 +9,8 @@ build=(build-essential cmake pkg-config libssl-dev libsqlite3-dev libjansson-dev
 test=("${build[@]}" libcmocka-dev clang libclang-rt-14-dev default-jre-headless python3
       valgrind util-linux procps
       nginx python3-aiosmtpd postgresql-15    # servers for the discover net tests
-      prometheus prometheus-alertmanager rsyslog rsyslog-openssl)  # receivers (serve)
+      prometheus prometheus-alertmanager rsyslog rsyslog-openssl   # receivers (serve)
+      pebble bind9 bind9-dnsutils)            # ACME tests: Pebble, RFC 2136 through named
 bench=("${build[@]}" libmbedtls-dev hyperfine time python3
        nginx nmap sslscan curl libevent-dev iproute2)   # the network benchmark
 

@@ -158,4 +158,82 @@ if [ "$rc" -ne 0 ] || grep -q '==[0-9]*==' "$tmp/err"; then
 	echo "valgrind: errors in: certledger serve (daemon), exit $rc" >&2
 	exit 1
 fi
+# the internal CA: init, issue (generated key, CSR, batch, refusals), revoke,
+# both CRLs, list, show
+printf 'valgrind passphrase\n' >"$tmp/ca.pw"
+chmod 600 "$tmp/ca.pw"
+run ca init "$tmp/ca" --org Valgrind --permit-dns vg.test --permit-ip 127.0.0.0/8 \
+	--exclude-dns secret.vg.test --crl-url http://127.0.0.1:9/ca.crl --passphrase-file "$tmp/ca.pw"
+run ca init "$tmp/ca-bad" --permit-ip 10.1.0.0/8 --no-passphrase
+run ca issue "$tmp/ca" --dns www.vg.test --ip 127.0.0.1 --out "$tmp/ca-www" --record \
+	--passphrase-file "$tmp/ca.pw"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/ca-app.key" \
+	-subj /CN=app.vg.test -addext subjectAltName=DNS:app.vg.test -out "$tmp/ca-app.csr" 2>/dev/null
+run ca issue "$tmp/ca" --csr "$tmp/ca-app.csr" --days 10 --out "$tmp/ca-app" \
+	--passphrase-file "$tmp/ca.pw"
+run ca issue "$tmp/ca" --dns www.other.test --out "$tmp/ca-no" --passphrase-file "$tmp/ca.pw"
+run ca issue "$tmp/ca" --csr "$tmp/ca-app.key" --out "$tmp/ca-no" --passphrase-file "$tmp/ca.pw"
+CERTLEDGER_CA_PASSPHRASE=wrong run ca issue "$tmp/ca" --dns x.vg.test --out "$tmp/ca-no"
+printf '%s\n' "$tmp/ca-b1 b1.vg.test" "$tmp/ca-b2 b2.vg.test 127.0.0.2" \
+	"$tmp/ca-b3 bad.other.test" >"$tmp/ca-batch"
+run ca issue "$tmp/ca" --batch "$tmp/ca-batch" --workers 2 --passphrase-file "$tmp/ca.pw"
+run ca revoke "$tmp/ca" --cert "$tmp/ca-www.pem" --reason keyCompromise \
+	--passphrase-file "$tmp/ca.pw"
+run ca revoke "$tmp/ca" 0123abcd --passphrase-file "$tmp/ca.pw"
+run ca crl "$tmp/ca" --out "$tmp/ca.crl" --passphrase-file "$tmp/ca.pw"
+run ca crl "$tmp/ca" --root --der --out "$tmp/ca-root.crl" --passphrase-file "$tmp/ca.pw"
+run ca list "$tmp/ca"
+run ca list "$tmp/ca" --format json --state revoked
+run ca list "$tmp/ca" --format csv
+run ca show "$tmp/ca"
+run ca show "$tmp/ca" --format json
+run ca issue --help
+# managed certificates: apply (issue and deploy with a PKCS#12 file, hooks that
+# succeed and fail), re-apply, --dry-run, renew --force, a failing issuer,
+# rollback, the listing, a spec with an error
+printf 'managed vg\n' >"$tmp/mca.pw"
+chmod 600 "$tmp/mca.pw"
+run ca init "$tmp/mca" --permit-dns mg.test --passphrase-file "$tmp/mca.pw"
+cat >"$tmp/managed.yaml" <<EOF2
+kind: Issuer
+metadata: {name: ca}
+spec:
+  ca: {dir: $tmp/mca, passphrase: {env: VG_CA_PASS}}
+---
+kind: Certificate
+metadata: {name: web}
+spec:
+  dnsNames: [www.mg.test]
+  issuerRef: {name: ca}
+  duration: 10d
+  output:
+    dir: $tmp/mtls
+    cert: web.pem
+    key: web.key
+    pkcs12: {file: web.p12, password: {env: VG_CA_PASS}}
+  hooks: {deploy: ["true"]}
+---
+kind: Certificate
+metadata: {name: api}
+spec:
+  dnsNames: [api.mg.test]
+  issuerRef: {name: ca}
+  privateKey: {size: 384, rotationPolicy: Never}
+  output: {dir: $tmp/mtls}
+  hooks: {deploy: ["exit 3"]}
+EOF2
+export VG_CA_PASS="managed vg"
+run apply "$tmp/managed.yaml"
+run apply "$tmp/managed.yaml"
+run apply --dry-run "$tmp/managed.yaml"
+run renew --dry-run
+run renew --force --workers 2
+VG_CA_PASS=wrong run renew --force web
+run rollback web
+run rollback nosuch
+run managed
+run managed --format json
+run managed --format csv
+printf 'kind: Certificate\nmetadata: {name: x}\nspec: {dnsNames: [a]}\n' >"$tmp/bad-managed.yaml"
+run apply "$tmp/bad-managed.yaml"
 echo "valgrind: clean"

@@ -121,6 +121,16 @@ struct cl_store_backend {
 	                    void *arg);
 	int (*weak_rsa)(struct cl_store *s, long min_e,
 	                int (*cb)(void *arg, const char *fp, int64_t e, bool roca), void *arg);
+	int (*managed_put)(struct cl_store *s, const struct cl_managed_row *r);
+	int (*managed_rows)(struct cl_store *s, const char *name,
+	                    int (*cb)(void *arg, const struct cl_managed_row *r), void *arg);
+	int (*managed_event)(struct cl_store *s, const char *type, const char *name,
+	                     const char *fp, const char *detail, int64_t now);
+	int (*managed_spec_put)(struct cl_store *s, const char *source, const char *text,
+	                        int64_t now);
+	int (*managed_specs)(struct cl_store *s,
+	                     int (*cb)(void *arg, const char *source, const char *text,
+	                               int64_t applied_at), void *arg);
 };
 
 extern const struct cl_store_backend cl_store_sqlite;

@@ -161,6 +161,24 @@ static const char *const cl_sqlite_migrations[] = {
 	/* 7: the last message of each alert, sent again to receivers that expire
 	 * alerts (Alertmanager) while it keeps firing */
 	"ALTER TABLE alerts ADD COLUMN payload TEXT;",
+
+	/* 8: managed certificates (certledger apply / renew / rollback): the
+	 * state of each one and the spec texts they were applied from */
+	"CREATE TABLE managed("
+	" name TEXT PRIMARY KEY, source TEXT NOT NULL, issuer TEXT NOT NULL,"
+	" out_dir TEXT NOT NULL, fp TEXT,"
+	" not_before INTEGER NOT NULL DEFAULT 0, not_after INTEGER NOT NULL DEFAULT 0,"
+	" version INTEGER NOT NULL DEFAULT 0,"
+	" issue_hash TEXT, deploy_hash TEXT, attempt_hash TEXT,"
+	" last_attempt INTEGER NOT NULL DEFAULT 0, last_success INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt INTEGER NOT NULL DEFAULT 0, due_at INTEGER NOT NULL DEFAULT 0,"
+	" failures INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+	" hook_pending INTEGER NOT NULL DEFAULT 0,"
+	" ari_start INTEGER NOT NULL DEFAULT 0, ari_end INTEGER NOT NULL DEFAULT 0,"
+	" ari_next INTEGER NOT NULL DEFAULT 0,"
+	" updated INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE managed_specs(source TEXT PRIMARY KEY, text TEXT NOT NULL,"
+	" applied_at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 #endif

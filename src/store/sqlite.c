@@ -3554,4 +3554,9 @@ const struct cl_store_backend cl_store_sqlite = {
 	.outbox_counts = cl_sq_outbox_counts,
 	.metric_series = cl_sq_metric_series,
 	.finding_counts = cl_sq_finding_counts,
+	.managed_put = cl_sq_managed_put,
+	.managed_rows = cl_sq_managed_rows,
+	.managed_event = cl_sq_managed_event,
+	.managed_spec_put = cl_sq_managed_spec_put,
+	.managed_specs = cl_sq_managed_specs,
 };

@@ -1,8 +1,9 @@
 /*
  * Internals of the SQLite backend shared by its source files: sqlite.c
  * (inventory, endpoints, policy), sqlite_alert.c (alerts, outbox, daemon
- * state) and sqlite_metrics.c (aggregates for /metrics). Not a public
- * interface: callers use store/store.h.
+ * state), sqlite_manage.c (managed certificates) and sqlite_metrics.c
+ * (aggregates for /metrics). Not a public interface: callers use
+ * store/store.h.
  */
 #ifndef CL_STORE_SQLITE_INT_H
 #define CL_STORE_SQLITE_INT_H
@@ -58,6 +59,7 @@ enum sq_ext_stmt {
 	CL_SQX_META_GET,
 	CL_SQX_META_SET,
 	CL_SQX_CERT_LOCATIONS,
+	CL_SQX_MANAGED_PUT,
 	CL_SQX_COUNT
 };
 
@@ -132,6 +134,18 @@ int cl_sq_outbox_next(struct cl_store *s, int64_t *next_at);
 int cl_sq_outbox_counts(struct cl_store *s,
                         int (*cb)(void *arg, const char *notifier, const char *state, long n),
                         void *arg);
+
+/* sqlite_manage.c */
+int cl_sq_managed_put(struct cl_store *s, const struct cl_managed_row *r);
+int cl_sq_managed_rows(struct cl_store *s, const char *name,
+                       int (*cb)(void *arg, const struct cl_managed_row *r), void *arg);
+int cl_sq_managed_event(struct cl_store *s, const char *type, const char *name, const char *fp,
+                        const char *detail, int64_t now);
+int cl_sq_managed_spec_put(struct cl_store *s, const char *source, const char *text,
+                           int64_t now);
+int cl_sq_managed_specs(struct cl_store *s,
+                        int (*cb)(void *arg, const char *source, const char *text,
+                                  int64_t applied_at), void *arg);
 
 /* sqlite_metrics.c */
 int cl_sq_metric_series(struct cl_store *s, long limit,

@@ -441,6 +441,36 @@ int cl_store_finding_counts(struct cl_store *s,
 	return s->be->finding_counts(s, cb, arg);
 }
 
+int cl_store_managed_put(struct cl_store *s, const struct cl_managed_row *r)
+{
+	return s->be->managed_put(s, r);
+}
+
+int cl_store_managed_rows(struct cl_store *s, const char *name,
+                          int (*cb)(void *arg, const struct cl_managed_row *r), void *arg)
+{
+	return s->be->managed_rows(s, name, cb, arg);
+}
+
+int cl_store_managed_event(struct cl_store *s, const char *type, const char *name,
+                           const char *fp, const char *detail, int64_t now)
+{
+	return s->be->managed_event(s, type, name, fp, detail, now);
+}
+
+int cl_store_managed_spec_put(struct cl_store *s, const char *source, const char *text,
+                              int64_t now)
+{
+	return s->be->managed_spec_put(s, source, text, now);
+}
+
+int cl_store_managed_specs(struct cl_store *s,
+                           int (*cb)(void *arg, const char *source, const char *text,
+                                     int64_t applied_at), void *arg)
+{
+	return s->be->managed_specs(s, cb, arg);
+}
+
 int cl_severity_rank(const char *sev)
 {
 	static const char *const names[] = { "info", "warning", "error", "critical" };

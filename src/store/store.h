@@ -364,7 +364,9 @@ struct cl_event_row {
 	                          key.new, key.gone, cert.tagged, finding.opened,
 	                          finding.resolved, run.start, run.end,
 	                          endpoint.new, endpoint.changed,
-	                          endpoint.unreachable, endpoint.back */
+	                          endpoint.unreachable, endpoint.back,
+	                          manage.issued, manage.renewed, manage.redeployed,
+	                          manage.failed, manage.rolled_back, manage.hook_failed */
 	const char *fp;        /* may be NULL */
 	const char *location;  /* "kind:where", may be NULL */
 	const char *actor;     /* may be NULL */
@@ -625,6 +627,55 @@ int cl_store_outbox_counts(struct cl_store *s,
                            int (*cb)(void *arg, const char *notifier, const char *state,
                                      long n),
                            void *arg);
+
+/* ---- managed certificates ---------------------------------------------- */
+
+/* The state of one managed certificate (certledger apply, renew, rollback). */
+struct cl_managed_row {
+	const char *name;
+	const char *source;       /* the spec file it was last applied from */
+	const char *issuer;       /* the Issuer's name */
+	const char *out_dir;      /* its output directory */
+	const char *fp;           /* the deployed certificate; NULL before the first */
+	int64_t not_before, not_after;
+	int version;              /* deployed version (OUT/.certledger/NAME/vN) */
+	const char *issue_hash;   /* of the spec the deployed certificate was made for */
+	const char *deploy_hash;  /* ... and deployed for */
+	const char *attempt_hash; /* of the spec at the last attempt (may be NULL) */
+	int64_t last_attempt, last_success;
+	int64_t next_attempt;     /* not before (backoff after failures) */
+	int64_t due_at;           /* renewal due (as of the last reconcile) */
+	int failures;             /* consecutive */
+	const char *last_error;   /* NULL after a success */
+	bool hook_pending;        /* the deploy hooks failed: run them again */
+	int64_t ari_start, ari_end;  /* the CA's renewal window (ACME ARI), 0 none */
+	int64_t ari_next;         /* when to ask for it again */
+	int64_t updated;
+};
+
+/* Records r (replacing the row of that name). */
+int cl_store_managed_put(struct cl_store *s, const struct cl_managed_row *r);
+
+/* Streams the rows (one when name is not NULL), by name. */
+int cl_store_managed_rows(struct cl_store *s, const char *name,
+                          int (*cb)(void *arg, const struct cl_managed_row *r), void *arg);
+
+/*
+ * Appends an audit event of a managed certificate: type manage.issued,
+ * manage.renewed, manage.redeployed, manage.failed, manage.rolled_back,
+ * manage.hook_failed; location "manage:NAME"; fp (may be NULL) the
+ * certificate concerned; detail a JSON object text (may be NULL).
+ */
+int cl_store_managed_event(struct cl_store *s, const char *type, const char *name,
+                           const char *fp, const char *detail, int64_t now);
+
+/* Keeps the text of a spec file as applied (renew and serve reconcile it). */
+int cl_store_managed_spec_put(struct cl_store *s, const char *source, const char *text,
+                              int64_t now);
+/* Streams the specs kept, by source. */
+int cl_store_managed_specs(struct cl_store *s,
+                           int (*cb)(void *arg, const char *source, const char *text,
+                                     int64_t applied_at), void *arg);
 
 /* ---- metrics ----------------------------------------------------------- */
 

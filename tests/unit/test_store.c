@@ -591,6 +591,7 @@ static void test_listing_triggers_and_migration(void **state)
 	assert_int_equal(assert_listing_equal(), 0);
 	/* a database from before the listing migration (5): filled on open */
 	sql("DROP TABLE outbox; DROP TABLE alerts;"   /* migration 6 */
+	    "DROP TABLE managed; DROP TABLE managed_specs;"   /* migration 8 */
 	    "DROP TRIGGER listing_upd; DROP TRIGGER listing_del; DROP TABLE listing;"
 	    "DROP VIEW listing_bounds; DELETE FROM meta WHERE key LIKE 'listing_%';"
 	    "UPDATE certs SET tags=',late,'; PRAGMA user_version=4;");

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# certledger apply / renew with an ACME Issuer against Pebble on 127.0.0.1
+# (HTTP-01 standalone, every validation for real): the account key made
+# beside the inventory, issuance and deployment of a chain that verifies
+# against Pebble's root, a re-apply that changes nothing, renew --force (a
+# new certificate and key, the hook run), a spec change (a new name), and a
+# CA that cannot be reached: failed, backing off, a finding.
+# shellcheck disable=SC2317
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib_acme.sh"
+acme_setup
+umask 022
+net_ports 7
+DNS_PORT=${PORTS[0]} CTS_PORT=${PORTS[1]} HTTP_PORT=${PORTS[2]} TLS_PORT=${PORTS[3]}
+PB_PORT=${PORTS[4]} PB_MGMT=${PORTS[5]} DEAD_PORT=${PORTS[6]}
+acme_challtestsrv "$DNS_PORT" "$CTS_PORT"
+acme_pebble main "$PB_PORT" "$PB_MGMT" "127.0.0.1:$DNS_PORT" \
+    ', "externalAccountBindingRequired": false' PEBBLE_WFE_NONCEREJECT=0
+pb_chain main 0
+
+TLS=$T/tls
+SPEC=$T/acme.yaml
+fp_of() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
+state() { # NAME FIELD
+    cl managed --format json | "$PY" -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["name"] == sys.argv[1]:
+        print(r[sys.argv[2]] if r[sys.argv[2]] is not None else "")' "$1" "$2"
+}
+write_spec() { # SERVER EXTRA-NAME
+    cat >"$SPEC" <<EOF
+kind: Issuer
+metadata: {name: pebble}
+spec:
+  acme:
+    server: $1
+    email: ops@manage.test
+    caBundle: $ACME_CA
+    solvers:
+      - http01: {standalone: {listen: "127.0.0.1:$HTTP_PORT"}}
+---
+kind: Certificate
+metadata: {name: www}
+spec:
+  dnsNames: [www.manage.test$2]
+  issuerRef: {name: pebble}
+  output:
+    dir: $TLS
+    fullchain: www.crt
+    key: www.key
+  hooks:
+    deploy: ["echo \$CERTLEDGER_NAME >>$T/hook.log"]
+EOF
+}
+
+# ---- issue -------------------------------------------------------------------------------------
+write_spec "${PB_DIR[main]}" ""
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" apply "$SPEC"
+assert_contains "$OUT" "www                      issued       v1"
+KEY=$T/db/acme/pebble.key
+[[ -f $KEY ]] || fail "no account key beside the inventory"
+assert_eq 600 "$(stat -c %a "$KEY")" "account key mode"
+[[ -L $TLS/www.crt && -L $TLS/www.key ]] || fail "not symlinks"
+verify_chain "$TLS/www.crt" "$ACME/main/root-0.pem" || fail "the chain does not verify against Pebble's root"
+assert_eq "$(openssl x509 -in "$TLS/www.crt" -noout -pubkey)" "$(openssl pkey -in "$TLS/www.key" -pubout)" \
+    "key matches"
+assert_eq "DNS:www.manage.test" "$(sans "$TLS/www.crt")" "names"
+assert_eq "www" "$(cat "$T/hook.log")" "hook"
+FP1=$(fp_of "$TLS/www.crt")
+assert_eq "$FP1" "$(state www fingerprint_sha256)" "state"
+assert_eq pebble "$(state www issuer)" "issuer"
+
+# ---- nothing to do; forced renewal; a new name ------------------------------------------------------
+assert_rc 0 cl apply "$SPEC"
+assert_contains "$OUT" "www                      unchanged"
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" renew --force
+assert_contains "$OUT" "Renewed:"
+FP2=$(fp_of "$TLS/www.crt")
+[[ $FP2 != "$FP1" ]] || fail "renew --force gave the same certificate"
+verify_chain "$TLS/www.crt" "$ACME/main/root-0.pem" || fail "renewed chain does not verify"
+assert_eq "$(openssl x509 -in "$TLS/www.crt" -noout -pubkey)" "$(openssl pkey -in "$TLS/www.key" -pubout)" \
+    "renewed key matches"
+assert_eq 2 "$(wc -l <"$T/hook.log")" "hook after renewal"
+write_spec "${PB_DIR[main]}" ", api.manage.test"
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" apply "$SPEC"
+assert_contains "$OUT" "www                      issued       v3"
+assert_eq "DNS:api.manage.test
+DNS:www.manage.test" "$(sans "$TLS/www.crt")" "names after the spec change"
+assert_rc 0 cl rollback www
+assert_eq "$FP2" "$(fp_of "$TLS/www.crt")" "rolled back"
+
+# ---- a CA that does not answer: failed, backing off, finding -----------------------------------------
+write_spec "https://127.0.0.1:$DEAD_PORT/dir" ", api.manage.test"
+assert_rc 3 timeout 120 "$CERTLEDGER" --db "$DB" apply "$SPEC"
+assert_contains "$OUT" "www                      failed"
+assert_eq "$FP2" "$(fp_of "$TLS/www.crt")" "files untouched by the failure"
+assert_eq failing "$(state www status)" "status"
+assert_rc 3 cl renew
+assert_contains "$OUT" "Backing off after failures"
+assert_rc 0 cl findings --rule manage.renewal_failing --format json
+pyassert 'check(len(d) == 1 and d[0]["target"] == "manage:www", d)'
+finish
