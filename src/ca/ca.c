@@ -400,18 +400,6 @@ static int write_cert(const char *dir, const char *name, X509 *x, char *err, siz
 	return rc;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = CL_ERR_IO;
-
-	if (fd >= 0) {
-		if (fsync(fd) == 0)
-			rc = CL_OK;
-		close(fd);
-	}
-	return rc;
-}
-
 int cl_ca_init(const struct cl_ca_init_opts *o, char *err, size_t errlen)
 {
 	char tmp[4096], dbpath[4200], policypath[4200], rootcn[128], intcn[128], r[256];
@@ -531,7 +519,7 @@ int cl_ca_init(const struct cl_ca_init_opts *o, char *err, size_t errlen)
 	    (rc = cl_ca_db_create(dbpath, err, errlen)) != CL_OK)
 		goto out;
 	rc = CL_ERR_IO;
-	if (fsync_dir(tmp) != CL_OK) {
+	if (cl_fsync_dir(tmp) != CL_OK) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -542,7 +530,7 @@ int cl_ca_init(const struct cl_ca_init_opts *o, char *err, size_t errlen)
 	}
 	made = false;
 	if ((dirdup = strdup(o->dir)) && (parent = dirname(dirdup)))
-		(void)fsync_dir(parent);
+		(void)cl_fsync_dir(parent);
 	rc = CL_OK;
 out:
 	if (made)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ca/ca_int.h"
+#include "core/util.h"
 
 enum { F_LEAF, F_CHAIN, F_FULL, F_KEY, NFILES };
 
@@ -37,20 +38,9 @@ static int write_tmp(const char *final, char *tmp, size_t tmplen, int mode,
 	}
 	if (fchmod(fd, (mode_t)mode) != 0)
 		goto fail;
-	for (i = 0; i < nparts; i++) {
-		const char *p = parts[i];
-		size_t len = strlen(p);
-		while (len > 0) {
-			ssize_t w = write(fd, p, len);
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				goto fail;
-			}
-			p += w;
-			len -= (size_t)w;
-		}
-	}
+	for (i = 0; i < nparts; i++)
+		if (cl_write_all(fd, parts[i], strlen(parts[i])) != CL_OK)
+			goto fail;
 	if (fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
@@ -66,17 +56,6 @@ fail:
 	tmp[0] = '\0';
 	errno = saved;
 	return CL_ERR_IO;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-
-	if (fd >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	return rc == 0 ? CL_OK : CL_ERR_IO;
 }
 
 int cl_ca_deploy(const struct cl_ca_issued *is, const char *prefix, char *err, size_t errlen)
@@ -115,7 +94,7 @@ int cl_ca_deploy(const struct cl_ca_issued *is, const char *prefix, char *err, s
 	}
 	/* 2. the certificates, then (durably after them) the key */
 	for (i = 0; i < n; i++) {
-		if (i == F_KEY && sync_dir(dir) != CL_OK) {
+		if (i == F_KEY && cl_fsync_dir(dir) != CL_OK) {
 			what = dir;
 			goto fail;
 		}
@@ -125,7 +104,7 @@ int cl_ca_deploy(const struct cl_ca_issued *is, const char *prefix, char *err, s
 		}
 		tmp[i][0] = '\0';
 	}
-	if (sync_dir(dir) != CL_OK) {
+	if (cl_fsync_dir(dir) != CL_OK) {
 		what = dir;
 		goto fail;
 	}

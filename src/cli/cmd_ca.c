@@ -45,57 +45,33 @@ struct pass_src {
 	bool none;
 };
 
-static void pass_free(char *p)
-{
-	if (p)
-		OPENSSL_clear_free(p, strlen(p) + 1);
-}
-
 /*
  * The passphrase from --passphrase-file, --passphrase-env or
  * $CERTLEDGER_CA_PASSPHRASE into *out (NULL when none is given; free with
- * pass_free). Returns -1 to go on, else an exit code (message printed).
+ * cl_secret_free). Returns -1 to go on, else an exit code (message printed).
  */
 static int pass_get(const char *cmd, const struct pass_src *ps, char **out)
 {
 	const char *v = NULL;
-	char *buf = NULL;
 
 	*out = NULL;
 	if ((ps->file != NULL) + (ps->env != NULL) + ps->none > 1)
 		return cl_cli_usage(cmd, "give one of --passphrase-file, --passphrase-env%s",
 		                    strcmp(cmd, "ca init") == 0 ? " and --no-passphrase" : "");
 	if (ps->file) {
-		FILE *f = fopen(ps->file, "r");
 		struct stat st;
-		size_t n;
-		if (!f) {
-			cl_log(CL_LOG_ERROR, "--passphrase-file %s: %s", ps->file, strerror(errno));
+		const char *why;
+		int rc = cl_secret_read_file(ps->file, MAX_PASS, true, out, &why);
+		if (rc == CL_ERR_NOMEM)
+			return CL_EXIT_RUNTIME;
+		if (rc != CL_OK) {
+			cl_log(CL_LOG_ERROR, "--passphrase-file %s: %s", ps->file, why);
 			return CL_EXIT_USAGE;
 		}
-		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+		if (stat(ps->file, &st) == 0 && (st.st_mode & 077))
 			cl_log(CL_LOG_WARN, "--passphrase-file %s is readable by %s (mode %04o); "
 			       "chmod 600 it", ps->file, (st.st_mode & 04) ? "everyone" : "its group",
 			       (unsigned)(st.st_mode & 07777));
-		if (!(buf = OPENSSL_zalloc(MAX_PASS + 2))) {
-			fclose(f);
-			return CL_EXIT_RUNTIME;
-		}
-		n = fread(buf, 1, MAX_PASS + 1, f);
-		fclose(f);
-		if (n > MAX_PASS) {
-			OPENSSL_clear_free(buf, MAX_PASS + 2);
-			cl_log(CL_LOG_ERROR, "--passphrase-file %s: longer than %d bytes", ps->file,
-			       MAX_PASS);
-			return CL_EXIT_USAGE;
-		}
-		buf[strcspn(buf, "\r\n")] = '\0';   /* the first line */
-		if (!*buf) {
-			OPENSSL_clear_free(buf, MAX_PASS + 2);
-			cl_log(CL_LOG_ERROR, "--passphrase-file %s: the first line is empty", ps->file);
-			return CL_EXIT_USAGE;
-		}
-		*out = buf;
 		return -1;
 	}
 	if (ps->env) {
@@ -111,7 +87,7 @@ static int pass_get(const char *cmd, const struct pass_src *ps, char **out)
 			cl_log(CL_LOG_ERROR, "passphrase longer than %d bytes", MAX_PASS);
 			return CL_EXIT_USAGE;
 		}
-		if (!(*out = OPENSSL_strdup(v)))
+		if (!(*out = strdup(v)))
 			return CL_EXIT_RUNTIME;
 	}
 	return -1;
@@ -126,7 +102,7 @@ static int open_ca(const char *cmd, const char *dir, const struct pass_src *ps, 
 	if (!(flags & CL_CA_OPEN_NOKEY) && (rc = pass_get(cmd, ps, &pass)) >= 0)
 		return rc;
 	rc = cl_ca_open(ca, dir, pass, flags, err, sizeof err);
-	pass_free(pass);
+	cl_secret_free(pass);
 	if (rc == CL_OK)
 		return -1;
 	cl_log(CL_LOG_ERROR, "%s", err);
@@ -275,7 +251,7 @@ static int ca_init(struct cl_cli *cli, int argc, char **argv)
 	rc = cl_ca_init(&o, err, sizeof err);
 	if (rc == CL_OK)
 		rc = cl_ca_open(&ca, o.dir, NULL, CL_CA_OPEN_NOKEY, err, sizeof err);
-	pass_free(pass);
+	cl_secret_free(pass);
 	if (rc != CL_OK) {
 		if (rc == CL_ERR_USAGE)
 			return cl_cli_usage(cmd, "%s", err);

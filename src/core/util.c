@@ -361,12 +361,41 @@ char *cl_unescape_bytes(const char *s)
 	return out;
 }
 
+int cl_write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	ssize_t w;
+
+	while (len > 0) {
+		if ((w = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return CL_ERR_IO;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return CL_OK;
+}
+
+int cl_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = CL_ERR_IO, saved;
+
+	if (fd < 0)
+		return CL_ERR_IO;
+	if (fsync(fd) == 0)
+		rc = CL_OK;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
 int cl_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
-	char *dup = NULL, *dir, tmp[4096];
-	const unsigned char *p = data;
-	int fd = -1, dfd = -1, rc = CL_ERR_IO, saved;
-	ssize_t w;
+	char *dup = NULL, tmp[4096];
+	int fd = -1, rc = CL_ERR_IO, saved;
 
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
 		errno = ENAMETOOLONG;
@@ -376,16 +405,7 @@ int cl_write_file_atomic(const char *path, const void *data, size_t len, int mod
 		return CL_ERR_IO;
 	if (fchmod(fd, (mode_t)mode) != 0)
 		goto out;
-	while (len > 0) {
-		if ((w = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) != 0)
+	if (cl_write_all(fd, data, len) != CL_OK || fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -395,13 +415,8 @@ int cl_write_file_atomic(const char *path, const void *data, size_t len, int mod
 	if (rename(tmp, path) != 0)
 		goto out;
 	tmp[0] = '\0';
-	if ((dup = strdup(path)) != NULL) {
-		dir = dirname(dup);
-		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
+	if ((dup = strdup(path)) != NULL)
+		(void)cl_fsync_dir(dirname(dup));
 	rc = CL_OK;
 out:
 	saved = errno;
@@ -411,5 +426,138 @@ out:
 		unlink(tmp);
 	free(dup);
 	errno = saved;
+	return rc;
+}
+
+bool cl_text_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!cl_utf8_valid(s, n))
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+size_t cl_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[33][33];
+
+	if (la > 32 || lb > 32)
+		return SIZE_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			size_t v = d[i - 1][j - 1] + (ca != cb);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+bool cl_env_name_valid(const char *s)
+{
+	size_t i;
+
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strlen(s) > 255)
+		return false;
+	for (i = 1; s[i]; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+void cl_secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+int cl_secret_read_file(const char *path, size_t max, bool first_line, char **out,
+                        const char **why)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc = CL_ERR_IO;
+
+	*out = NULL;
+	*why = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		*why = strerror(errno);
+		return CL_ERR_IO;
+	}
+	if (fstat(fd, &st) != 0) {
+		*why = strerror(errno);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		goto out;
+	}
+	if (!(buf = malloc(max + 1))) {
+		rc = CL_ERR_NOMEM;
+		goto out;
+	}
+	while (n <= max && (r = read(fd, buf + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*why = strerror(errno);
+			goto out;
+		}
+		n += (size_t)r;
+	}
+	rc = CL_ERR_PARSE;
+	if (n > max) {
+		*why = "the file is too large";
+		goto out;
+	}
+	if (first_line) {
+		buf[n] = '\0';
+		n = strcspn(buf, "\r\n");
+	} else {
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && buf[n - 1] == '\r')
+			n--;
+	}
+	if (n == 0) {
+		*why = first_line ? "the first line is empty" : "the file is empty";
+		goto out;
+	}
+	if (first_line ? memchr(buf, '\0', n) != NULL : !cl_text_valid(buf, n)) {
+		*why = first_line ? "it holds a NUL byte"
+		                  : "it holds a line break or a control character before its end";
+		goto out;
+	}
+	if (!(*out = malloc(n + 1))) {
+		rc = CL_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, buf, n);
+	(*out)[n] = '\0';
+	rc = CL_OK;
+out:
+	if (buf) {
+		explicit_bzero(buf, max + 1);
+		free(buf);
+	}
+	close(fd);
 	return rc;
 }

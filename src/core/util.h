@@ -53,6 +53,31 @@ bool cl_glob(const char *pattern, const char *s);
 /* Returns true when s[0..n) is valid UTF-8 without NUL bytes. */
 bool cl_utf8_valid(const char *s, size_t n);
 
+/* Printable text: valid UTF-8 without NUL or other control characters. */
+bool cl_text_valid(const char *s, size_t n);
+
+/* Optimal string alignment distance, case-insensitive; SIZE_MAX when a
+ * string is longer than 32 bytes. For "did you mean" suggestions. */
+size_t cl_edit_distance(const char *a, const char *b);
+
+/* An environment variable name: [A-Za-z_][A-Za-z0-9_]*, at most 255. */
+bool cl_env_name_valid(const char *s);
+
+/*
+ * Reads a secret from a regular file of at most max bytes: the content
+ * without a final line break, or with first_line only what comes before
+ * the first line break. Returns CL_OK and *out (a new string; free it
+ * with cl_secret_free), CL_ERR_NOMEM, or CL_ERR_IO / CL_ERR_PARSE with
+ * *why saying what was wrong (never the content): not readable, not a
+ * regular file, too large, empty, a NUL byte in the first line, or (whole
+ * files) a control character before the end. Buffers are cleared before they are freed.
+ */
+int cl_secret_read_file(const char *path, size_t max, bool first_line, char **out,
+                        const char **why);
+
+/* Clears and frees a secret string (NULL is fine). */
+void cl_secret_free(char *s);
+
 /*
  * Returns a newly allocated copy of s[0..n) in which every byte that is
  * not part of valid UTF-8 (and every backslash) is written as \xNN, so
@@ -71,6 +96,13 @@ char *cl_unescape_bytes(const char *s);
  * the directory fsync'd. Returns CL_OK or CL_ERR_IO (errno set).
  */
 int cl_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* Writes all len bytes to fd (retrying short writes and EINTR); CL_OK or
+ * CL_ERR_IO with errno set. */
+int cl_write_all(int fd, const void *data, size_t len);
+
+/* fsync(2) of a directory, so the names created or renamed in it last. */
+int cl_fsync_dir(const char *dir);
 
 /*
  * Makes the array *arrp (of elements of elem bytes, capacity *cap) hold at

@@ -92,17 +92,6 @@ static int fsync_fd_dir(int dfd)
 	return fsync(dfd) == 0 ? CL_OK : CL_ERR_IO;
 }
 
-static int fsync_path(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-
-	if (fd >= 0) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	return rc == 0 ? CL_OK : CL_ERR_IO;
-}
-
 /* mkdir -p of an absolute path, 0755, each new directory's parent fsync'd. */
 static int mkdirs(const char *path, char *err, size_t errlen)
 {
@@ -122,7 +111,7 @@ static int mkdirs(const char *path, char *err, size_t errlen)
 			snprintf(parent, sizeof parent, "%s", buf);
 			if ((slash = strrchr(parent, '/')) != NULL) {
 				*(slash == parent ? slash + 1 : slash) = '\0';
-				fsync_path(parent);
+				cl_fsync_dir(parent);
 			}
 		} else if (errno != EEXIST) {
 			return errf(err, errlen, CL_ERR_IO, buf);

@@ -23,8 +23,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include "core/buf.h"
+#include "core/pool.h"
 #include "core/strmap.h"
 #include "core/util.h"
+#include "core/yamldoc.h"
 #include "manage/manage.h"
 
 #define MAX_NAME 64
@@ -33,14 +35,9 @@
 #define HOUR INT64_C(3600)
 #define DAY INT64_C(86400)
 
-struct pool {
-	void **b;
-	size_t n, cap;
-};
-
 struct spec_impl {
 	struct cl_manage_spec pub;
-	struct pool pool;
+	struct cl_pool pool;
 	size_t capcerts, capissuers;
 	/* issuerRef of each certificate until resolved */
 	const char **ref;
@@ -55,34 +52,22 @@ struct ps {
 	size_t errlen;
 };
 
-static void *pool_add(struct pool *pl, void *block)
-{
-	if (!block || CL_GROW(pl->b, pl->cap, pl->n + 1) != CL_OK) {
-		free(block);
-		return NULL;
-	}
-	pl->b[pl->n++] = block;
-	return block;
-}
-
 static char *pool_strdup(struct ps *ps, const char *s)
 {
-	return pool_add(&ps->si->pool, strdup(s));
+	return cl_pool_strdup(&ps->si->pool, s);
 }
 
 static int fail_at(struct ps *ps, const yaml_node_t *node, const char *fmt, ...)
 	CL_PRINTF(3, 4);
 static int fail_at(struct ps *ps, const yaml_node_t *node, const char *fmt, ...)
 {
-	char msg[700];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	rc = cl_yaml_vfail(ps->err, ps->errlen, ps->name, node, fmt, ap);
 	va_end(ap);
-	snprintf(ps->err, ps->errlen, "%s:%lu: %s", ps->name,
-	         node ? (unsigned long)node->start_mark.line + 1 : 1UL, msg);
-	return CL_ERR_PARSE;
+	return rc;
 }
 
 static int fail_line(struct ps *ps, int line, const char *fmt, ...) CL_PRINTF(3, 4);
@@ -98,75 +83,13 @@ static int fail_line(struct ps *ps, int line, const char *fmt, ...)
 	return CL_ERR_PARSE;
 }
 
-static int line_of(const yaml_node_t *n)
-{
-	return n ? (int)n->start_mark.line + 1 : 1;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-	static const char *const nulls[] = { "~", "null", "Null", "NULL", "" };
-	size_t i;
-
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	for (i = 0; i < CL_ARRAY_LEN(nulls); i++)
-		if (strcmp(scalar(n), nulls[i]) == 0)
-			return true;
-	return false;
-}
-
 static const char *type_name(const yaml_node_t *n)
 {
 	return n->type == YAML_SEQUENCE_NODE ? "list" : n->type == YAML_MAPPING_NODE ? "mapping"
 	                                                                              : "string";
 }
 
-/* UTF-8 without control characters. */
-static bool is_text(const char *s, size_t n)
-{
-	size_t i;
-
-	if (!cl_utf8_valid(s, n))
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
 /* ---- keys of a mapping ------------------------------------------------------------ */
-
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, d[33][33];
-
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++)
-		for (j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
-			size_t v = d[i - 1][j - 1] + (ca != cb);
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
-}
 
 /*
  * Checks that map is a mapping (null counts as empty when may_be_null)
@@ -184,16 +107,16 @@ static int check_keys(struct ps *ps, yaml_node_t *map, const char *where,
 		               type_name(map));
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(ps->doc, p->key);
-		const char *key = scalar(k), *best = NULL;
+		const char *key = cl_yaml_scalar(k), *best = NULL;
 		size_t bestd = SIZE_MAX, d;
 		if (!key)
 			return fail_at(ps, k, "%s: keys must be strings", where);
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			const char *other = scalar(yaml_document_get_node(ps->doc, q->key));
+			const char *other = cl_yaml_scalar(yaml_document_get_node(ps->doc, q->key));
 			if (other && strcmp(other, key) == 0)
 				return fail_at(ps, k, "%s: key '%s' is given twice (lines %d and %d)", where,
-				               key, line_of(yaml_document_get_node(ps->doc, q->key)),
-				               line_of(k));
+				               key, cl_yaml_line(yaml_document_get_node(ps->doc, q->key)),
+				               cl_yaml_line(k));
 		}
 		for (i = 0; known[i] && strcmp(known[i], key) != 0; i++)
 			;
@@ -203,7 +126,7 @@ static int check_keys(struct ps *ps, yaml_node_t *map, const char *where,
 		for (i = 0; known[i]; i++) {
 			size_t off = strlen(list);
 			snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "", known[i]);
-			d = edit_distance(key, known[i]);
+			d = cl_edit_distance(key, known[i]);
 			if (d <= 2 && 3 * d <= strlen(known[i]) && d < bestd) {
 				bestd = d;
 				best = known[i];
@@ -225,7 +148,7 @@ static yaml_node_t *get(struct ps *ps, yaml_node_t *map, const char *key)
 	if (!map || map->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const char *k = scalar(yaml_document_get_node(ps->doc, p->key));
+		const char *k = cl_yaml_scalar(yaml_document_get_node(ps->doc, p->key));
 		if (k && strcmp(k, key) == 0)
 			return yaml_document_get_node(ps->doc, p->value);
 	}
@@ -235,7 +158,7 @@ static yaml_node_t *get(struct ps *ps, yaml_node_t *map, const char *key)
 /* A mapping that may be given as null (all defaults). */
 static bool empty_map(const yaml_node_t *n)
 {
-	return is_null(n);
+	return cl_yaml_is_null(n);
 }
 
 /* ---- values ----------------------------------------------------------------------- */
@@ -243,15 +166,15 @@ static bool empty_map(const yaml_node_t *n)
 /* A non-empty string (scalar) without control characters, copied to the pool. */
 static int get_str(struct ps *ps, yaml_node_t *v, const char *label, const char **out)
 {
-	const char *s = scalar(v);
+	const char *s = cl_yaml_scalar(v);
 
 	if (!s)
 		return fail_at(ps, v, "%s: expected a string, not a %s", label, type_name(v));
-	if (is_null(v) || !*s)
+	if (cl_yaml_is_null(v) || !*s)
 		return fail_at(ps, v, "%s: no value given", label);
 	if (v->data.scalar.length > MAX_TEXT)
 		return fail_at(ps, v, "%s: longer than %d bytes", label, MAX_TEXT);
-	if (!is_text(s, v->data.scalar.length))
+	if (!cl_text_valid(s, v->data.scalar.length))
 		return fail_at(ps, v, "%s: line breaks and control characters are not allowed", label);
 	if (!(*out = pool_strdup(ps, s)))
 		return CL_ERR_NOMEM;
@@ -268,18 +191,6 @@ static int get_abs_path(struct ps *ps, yaml_node_t *v, const char *label, const 
 		return fail_at(ps, v, "%s: '%s' is not an absolute path (the spec is also used "
 		               "from other directories: renew, serve)", label, *out);
 	return CL_OK;
-}
-
-static bool is_env_name(const char *s)
-{
-	size_t i;
-
-	if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strlen(s) > 255)
-		return false;
-	for (i = 1; s[i]; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return false;
-	return true;
 }
 
 /* {env: NAME} or {file: /PATH}: never a value written into the spec. */
@@ -303,7 +214,7 @@ static int get_secret(struct ps *ps, yaml_node_t *v, const char *label,
 	if (e) {
 		if ((rc = get_str(ps, e, label, &out->env)) != CL_OK)
 			return rc;
-		if (!is_env_name(out->env))
+		if (!cl_env_name_valid(out->env))
 			return fail_at(ps, e, "%s: '%s' is not an environment variable name", label,
 			               out->env);
 		return CL_OK;
@@ -314,11 +225,11 @@ static int get_secret(struct ps *ps, yaml_node_t *v, const char *label,
 static int get_long(struct ps *ps, yaml_node_t *v, const char *label, long lo, long hi,
                     long *out)
 {
-	const char *s = scalar(v);
+	const char *s = cl_yaml_scalar(v);
 	char *end;
 	long n;
 
-	if (!s || is_null(v))
+	if (!s || cl_yaml_is_null(v))
 		return fail_at(ps, v, "%s: expected a number", label);
 	errno = 0;
 	n = strtol(s, &end, 10);
@@ -334,11 +245,11 @@ static int get_long(struct ps *ps, yaml_node_t *v, const char *label, long lo, l
 static int get_duration(struct ps *ps, yaml_node_t *v, const char *label, int64_t lo,
                         int64_t hi, int64_t *out)
 {
-	const char *s = scalar(v), *p;
+	const char *s = cl_yaml_scalar(v), *p;
 	size_t len, run = 0;
 	int64_t d;
 
-	if (!s || is_null(v))
+	if (!s || cl_yaml_is_null(v))
 		return fail_at(ps, v, "%s: expected a duration (90d, 2160h, 30m)", label);
 	len = strlen(s);
 	for (p = s; *p; p++)
@@ -365,7 +276,7 @@ static int get_strs(struct ps *ps, yaml_node_t *v, const char *label, size_t max
 
 	*out = NULL;
 	*n = 0;
-	if (is_null(v))
+	if (cl_yaml_is_null(v))
 		return CL_OK;
 	if (v->type == YAML_MAPPING_NODE)
 		return fail_at(ps, v, "%s: expected a list of strings, not a mapping", label);
@@ -375,9 +286,9 @@ static int get_strs(struct ps *ps, yaml_node_t *v, const char *label, size_t max
 		return fail_at(ps, v, "%s: more than %zu entries", label, max);
 	if (!count)
 		return CL_OK;
-	if (!(*out = pool_add(&ps->si->pool, calloc(count, sizeof **out))))
+	if (!(*out = cl_pool_add(&ps->si->pool, calloc(count, sizeof **out))))
 		return CL_ERR_NOMEM;
-	if (nodes && !(*nodes = pool_add(&ps->si->pool, calloc(count, sizeof **nodes))))
+	if (nodes && !(*nodes = cl_pool_add(&ps->si->pool, calloc(count, sizeof **nodes))))
 		return CL_ERR_NOMEM;
 	if (v->type != YAML_SEQUENCE_NODE) {
 		if (nodes)
@@ -496,7 +407,7 @@ static int parse_solver(struct ps *ps, yaml_node_t *v, struct cl_manage_solver *
 	int rc;
 
 	memset(sv, 0, sizeof *sv);
-	sv->line = line_of(v);
+	sv->line = cl_yaml_line(v);
 	if ((rc = check_keys(ps, v, "a solver", kinds)) != CL_OK)
 		return rc;
 	h = get(ps, v, "http01");
@@ -596,7 +507,7 @@ static int parse_acme(struct ps *ps, yaml_node_t *v, struct cl_manage_issuer *is
 		               "(http01, dns01, tlsalpn01) is needed");
 	if (n > 16)
 		return fail_at(ps, x, "spec.acme.solvers: more than 16");
-	if (!(is->solvers = pool_add(&ps->si->pool, calloc(n, sizeof *is->solvers))))
+	if (!(is->solvers = cl_pool_add(&ps->si->pool, calloc(n, sizeof *is->solvers))))
 		return CL_ERR_NOMEM;
 	for (it = x->data.sequence.items.start; it < x->data.sequence.items.top; it++, i++)
 		if ((rc = parse_solver(ps, yaml_document_get_node(ps->doc, *it), &is->solvers[i]))
@@ -717,11 +628,11 @@ static int parse_key(struct ps *ps, yaml_node_t *v, struct cl_manage_cert *c)
 /* "0600", "600", "0o640" */
 static int get_mode(struct ps *ps, yaml_node_t *v, const char *label, int *out)
 {
-	const char *s = scalar(v), *p;
+	const char *s = cl_yaml_scalar(v), *p;
 	char *end;
 	long m;
 
-	if (!s || is_null(v))
+	if (!s || cl_yaml_is_null(v))
 		return fail_at(ps, v, "%s: expected an octal mode such as \"0600\"", label);
 	p = strncmp(s, "0o", 2) == 0 ? s + 2 : s;
 	errno = 0;
@@ -933,7 +844,7 @@ static int parse_cert(struct ps *ps, const char *name, int line, yaml_node_t *sp
 		return fail_at(ps, r, "spec.issuerRef needs name");
 	if ((rc = get_str(ps, x, "spec.issuerRef.name", &si->ref[idx])) != CL_OK)
 		return rc;
-	si->ref_line[idx] = line_of(x);
+	si->ref_line[idx] = cl_yaml_line(x);
 	if ((x = get(ps, r, "kind"))) {
 		if ((rc = get_str(ps, x, "spec.issuerRef.kind", &s)) != CL_OK)
 			return rc;
@@ -1009,22 +920,11 @@ static int parse_doc(struct ps *ps, yaml_node_t *root)
 	if (!is_name(name))
 		return fail_at(ps, x, "metadata.name: '%s' is not a name (up to %d letters, digits, "
 		               "'.', '_' and '-'; not starting with '.' or '-')", name, MAX_NAME);
-	if (!(s = get(ps, root, "spec")) || is_null(s))
+	if (!(s = get(ps, root, "spec")) || cl_yaml_is_null(s))
 		return fail_at(ps, s ? s : root, "the %s '%s' has no spec", kind, name);
 	if (kind[0] == 'C' && kind[1] == 'e')
-		return parse_cert(ps, name, line_of(root), s);
-	return parse_issuer(ps, name, line_of(root), s);
-}
-
-static int yaml_fail(struct ps *ps, const yaml_parser_t *parser)
-{
-	if (parser->error == YAML_MEMORY_ERROR)
-		return CL_ERR_NOMEM;
-	snprintf(ps->err, ps->errlen, "%s:%lu: %s%s%s", ps->name,
-	         (unsigned long)parser->problem_mark.line + 1,
-	         parser->problem ? parser->problem : "not valid YAML",
-	         parser->context ? " " : "", parser->context ? parser->context : "");
-	return CL_ERR_PARSE;
+		return parse_cert(ps, name, cl_yaml_line(root), s);
+	return parse_issuer(ps, name, cl_yaml_line(root), s);
 }
 
 /* ---- after parsing: references, conflicts, hashes -------------------------------------- */
@@ -1176,13 +1076,10 @@ static int finish(struct ps *ps)
 void cl_manage_spec_free(struct cl_manage_spec *s)
 {
 	struct spec_impl *si = (struct spec_impl *)s;
-	size_t i;
 
 	if (!s)
 		return;
-	for (i = 0; i < si->pool.n; i++)
-		free(si->pool.b[i]);
-	free(si->pool.b);
+	cl_pool_free(&si->pool);
 	free(si->pub.issuers);
 	free(si->pub.certs);
 	free(si->ref);
@@ -1210,7 +1107,7 @@ int cl_manage_spec_parse(struct cl_manage_spec **out, const char *text, size_t l
 	if (!(si = calloc(1, sizeof *si)))
 		return CL_ERR_NOMEM;
 	ps.si = si;
-	if (!(copy = pool_add(&si->pool, malloc(len + 1))) ||
+	if (!(copy = cl_pool_add(&si->pool, malloc(len + 1))) ||
 	    !(si->pub.source = pool_strdup(&ps, ps.name))) {
 		cl_manage_spec_free(&si->pub);
 		return CL_ERR_NOMEM;
@@ -1227,7 +1124,7 @@ int cl_manage_spec_parse(struct cl_manage_spec **out, const char *text, size_t l
 	for (;;) {
 		yaml_node_t *root;
 		if (!yaml_parser_load(&parser, &doc)) {
-			rc = yaml_fail(&ps, &parser);
+			rc = cl_yaml_error(ps.err, ps.errlen, ps.name, &parser);
 			break;
 		}
 		if (!(root = yaml_document_get_root_node(&doc))) {
@@ -1235,7 +1132,7 @@ int cl_manage_spec_parse(struct cl_manage_spec **out, const char *text, size_t l
 			break;
 		}
 		ps.doc = &doc;
-		if (!is_null(root))             /* an empty document between --- */
+		if (!cl_yaml_is_null(root))             /* an empty document between --- */
 			rc = parse_doc(&ps, root);
 		yaml_document_delete(&doc);
 		if (rc != CL_OK)
@@ -1311,18 +1208,14 @@ const struct cl_manage_cert *cl_manage_spec_find(const struct cl_manage_spec *s,
 
 void cl_manage_secret_free(char *s)
 {
-	if (s)
-		OPENSSL_clear_free(s, strlen(s) + 1);
+	cl_secret_free(s);
 }
 
 int cl_manage_secret_get(const struct cl_manage_secret *sec, char **out, char *err,
                          size_t errlen)
 {
-	char *buf = NULL;
-	const char *e;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
+	const char *e, *why;
+	int rc;
 
 	*out = NULL;
 	if (sec->env) {
@@ -1330,36 +1223,15 @@ int cl_manage_secret_get(const struct cl_manage_secret *sec, char **out, char *e
 			snprintf(err, errlen, "{env: %s}: the variable is not set, or empty", sec->env);
 			return CL_ERR_NOTFOUND;
 		}
-		if (!(*out = OPENSSL_strdup(e)))
-			return CL_ERR_NOMEM;
-		return CL_OK;
+		return (*out = strdup(e)) ? CL_OK : CL_ERR_NOMEM;
 	}
 	if (!sec->file)
 		return CL_OK;
-	if ((fd = open(sec->file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		snprintf(err, errlen, "{file: %s}: %s", sec->file, strerror(errno));
+	if ((rc = cl_secret_read_file(sec->file, MAX_SECRET, true, out, &why)) == CL_ERR_NOMEM)
+		return rc;
+	if (rc != CL_OK) {
+		snprintf(err, errlen, "{file: %s}: %s", sec->file, why);
 		return CL_ERR_NOTFOUND;
 	}
-	if (!(buf = OPENSSL_zalloc(MAX_SECRET + 1))) {
-		close(fd);
-		return CL_ERR_NOMEM;
-	}
-	while (n < MAX_SECRET && (r = read(fd, buf + n, MAX_SECRET - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!*buf) {
-		OPENSSL_clear_free(buf, MAX_SECRET + 1);
-		snprintf(err, errlen, "{file: %s}: the first line is empty", sec->file);
-		return CL_ERR_NOTFOUND;
-	}
-	*out = OPENSSL_strdup(buf);
-	OPENSSL_clear_free(buf, MAX_SECRET + 1);
-	return *out ? CL_OK : CL_ERR_NOMEM;
+	return CL_OK;
 }

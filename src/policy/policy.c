@@ -6,7 +6,9 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+#include "core/pool.h"
 #include "core/util.h"
+#include "core/yamldoc.h"
 #include "policy/policy.h"
 
 #define MAX_POLICY_BYTES (1 << 20)
@@ -53,14 +55,9 @@ const char cl_policy_default_yaml[] =
 
 /* ---- memory: every string and list of a policy lives in one pool ------- */
 
-struct pool {
-	void **blocks;
-	size_t n, cap;
-};
-
 struct pstate {
 	struct cl_policy *p;
-	struct pool *pool;
+	struct cl_pool *pool;
 	size_t *profcap;
 	yaml_document_t *doc;
 	const char *name;
@@ -68,53 +65,33 @@ struct pstate {
 	size_t errlen;
 };
 
-static void *pool_add(struct pool *pl, void *block)
-{
-	if (!block || CL_GROW(pl->blocks, pl->cap, pl->n + 1) != CL_OK) {
-		free(block);
-		return NULL;
-	}
-	pl->blocks[pl->n++] = block;
-	return block;
-}
-
 static int fail_at(struct pstate *ps, const yaml_node_t *node, const char *fmt, ...)
 	CL_PRINTF(3, 4);
 static int fail_at(struct pstate *ps, const yaml_node_t *node, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	rc = cl_yaml_vfail(ps->err, ps->errlen, ps->name, node, fmt, ap);
 	va_end(ap);
-	if (node)
-		snprintf(ps->err, ps->errlen, "%s:%lu: %s", ps->name,
-		         (unsigned long)node->start_mark.line + 1, msg);
-	else
-		snprintf(ps->err, ps->errlen, "%s: %s", ps->name, msg);
-	return CL_ERR_PARSE;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return rc;
 }
 
 static int get_str(struct pstate *ps, yaml_node_t *n, const char *key, char **out)
 {
-	const char *s = scalar(n);
+	const char *s = cl_yaml_scalar(n);
 
 	if (!s)
 		return fail_at(ps, n, "%s: expected a string", key);
-	if (!(*out = pool_add(ps->pool, strdup(s))))
+	if (!(*out = cl_pool_add(ps->pool, strdup(s))))
 		return CL_ERR_NOMEM;
 	return CL_OK;
 }
 
 static int get_bool(struct pstate *ps, yaml_node_t *n, const char *key, bool *out)
 {
-	const char *s = scalar(n);
+	const char *s = cl_yaml_scalar(n);
 
 	if (s && (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0))
 		*out = true;
@@ -128,7 +105,7 @@ static int get_bool(struct pstate *ps, yaml_node_t *n, const char *key, bool *ou
 static int get_long(struct pstate *ps, yaml_node_t *n, const char *key, long lo, long hi,
                     long *out)
 {
-	const char *s = scalar(n);
+	const char *s = cl_yaml_scalar(n);
 	char *end;
 	long v;
 
@@ -140,20 +117,6 @@ static int get_long(struct pstate *ps, yaml_node_t *n, const char *key, long lo,
 		return fail_at(ps, n, "%s: %ld is out of range (%ld..%ld)", key, v, lo, hi);
 	*out = v;
 	return CL_OK;
-}
-
-/* YAML null: ~, null or nothing at all, unquoted. */
-static bool is_null(const yaml_node_t *n)
-{
-	static const char *const nulls[] = { "~", "null", "Null", "NULL", "" };
-	size_t i;
-
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	for (i = 0; i < CL_ARRAY_LEN(nulls); i++)
-		if (strcmp(scalar(n), nulls[i]) == 0)
-			return true;
-	return false;
 }
 
 /* Checks one entry of a list; e is the entry's node (for its line). */
@@ -172,7 +135,7 @@ static int get_list_checked(struct pstate *ps, yaml_node_t *n, const char *key,
 	int rc;
 
 	if (n->type == YAML_SCALAR_NODE) {
-		if (is_null(n) || !*scalar(n)) {
+		if (cl_yaml_is_null(n) || !*cl_yaml_scalar(n)) {
 			out->n = 0;
 			return CL_OK;
 		}
@@ -182,7 +145,7 @@ static int get_list_checked(struct pstate *ps, yaml_node_t *n, const char *key,
 	} else {
 		return fail_at(ps, n, "%s: expected a list", key);
 	}
-	if (!(out->v = pool_add(ps->pool, calloc(cnt + 1, sizeof *out->v))))
+	if (!(out->v = cl_pool_add(ps->pool, calloc(cnt + 1, sizeof *out->v))))
 		return CL_ERR_NOMEM;
 	out->n = 0;
 	if (n->type == YAML_SCALAR_NODE) {
@@ -192,7 +155,7 @@ static int get_list_checked(struct pstate *ps, yaml_node_t *n, const char *key,
 	}
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *e = yaml_document_get_node(ps->doc, *it);
-		if (!scalar(e))
+		if (!cl_yaml_scalar(e))
 			return fail_at(ps, e, "%s: list entries must be strings", key);
 		if ((rc = get_str(ps, e, key, &out->v[out->n++])) != CL_OK)
 			return rc;
@@ -246,7 +209,7 @@ static int get_threshold(struct pstate *ps, yaml_node_t *n, const char *key,
 
 static int get_duration(struct pstate *ps, yaml_node_t *n, const char *key, int64_t *out)
 {
-	const char *s = scalar(n);
+	const char *s = cl_yaml_scalar(n);
 
 	if (!s || s[0] == '-' || cl_duration_parse(s, out) != CL_OK)
 		return fail_at(ps, n, "%s: '%s' is not a duration (30d, 12h, 2w)", key,
@@ -273,13 +236,13 @@ static int dup_key(struct pstate *ps, const yaml_node_t *map, const yaml_node_pa
 		const yaml_node_t *pk = yaml_document_get_node(ps->doc, p->key);
 		unsigned long l1 = (unsigned long)pk->start_mark.line + 1;
 		unsigned long l2 = (unsigned long)k->start_mark.line + 1;
-		if (!scalar(pk) || strcmp(scalar(pk), scalar(k)) != 0)
+		if (!cl_yaml_scalar(pk) || strcmp(cl_yaml_scalar(pk), cl_yaml_scalar(k)) != 0)
 			continue;
 		if (l1 == l2)
 			return fail_at(ps, k, "key '%s%s%s' is given twice (both on line %lu)", section,
-			               *section ? "." : "", scalar(k), l2);
+			               *section ? "." : "", cl_yaml_scalar(k), l2);
 		return fail_at(ps, k, "key '%s%s%s' is given twice (lines %lu and %lu)", section,
-		               *section ? "." : "", scalar(k), l1, l2);
+		               *section ? "." : "", cl_yaml_scalar(k), l1, l2);
 	}
 	return CL_OK;
 }
@@ -300,11 +263,11 @@ static int each_pair(struct pstate *ps, yaml_node_t *map, const char *what, cons
 	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(ps->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(ps->doc, pair->value);
-		if (!scalar(k))
+		if (!cl_yaml_scalar(k))
 			return fail_at(ps, k, "%s: keys must be strings", what);
 		if ((rc = dup_key(ps, map, pair, section)) != CL_OK)
 			return rc;
-		if ((rc = fn(ps, pr, k, scalar(k), v)) != CL_OK)
+		if ((rc = fn(ps, pr, k, cl_yaml_scalar(k), v)) != CL_OK)
 			return rc;
 	}
 	return CL_OK;
@@ -438,7 +401,7 @@ static int f_severity(struct pstate *ps, struct cl_profile *pr, const yaml_node_
 
 	if (r < 0)
 		return fail_at(ps, kn, "severity: unknown rule '%s' (certledger explain lists them)", k);
-	if (!scalar(v) || cl_sev_parse(scalar(v), &sev) != CL_OK)
+	if (!cl_yaml_scalar(v) || cl_sev_parse(cl_yaml_scalar(v), &sev) != CL_OK)
 		return fail_at(ps, v, "severity.%s: expected info, warning, error, critical or off", k);
 	pr->sev[r] = sev;
 	return CL_OK;
@@ -505,13 +468,13 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(ps->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(ps->doc, pair->value);
-		const char *key = scalar(k);
+		const char *key = cl_yaml_scalar(k);
 		if (!key)
 			return fail_at(ps, k, "keys must be strings");
 		if ((rc = dup_key(ps, root, pair, "")) != CL_OK)
 			return rc;
 		if (strcmp(key, "version") == 0) {
-			if (!scalar(v) || strcmp(scalar(v), "1") != 0)
+			if (!cl_yaml_scalar(v) || strcmp(cl_yaml_scalar(v), "1") != 0)
 				return fail_at(ps, v, "version: only version 1 is known");
 			version = true;
 		} else if (strcmp(key, "defaults") == 0) {
@@ -527,7 +490,7 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 		return fail_at(ps, root, "version: 1 is required");
 	if (!profiles || builtin)
 		return CL_OK;
-	if (is_null(profiles) || (profiles->type == YAML_SCALAR_NODE && !*scalar(profiles)))
+	if (cl_yaml_is_null(profiles) || (profiles->type == YAML_SCALAR_NODE && !*cl_yaml_scalar(profiles)))
 		return CL_OK;  /* profiles: ~ or '': none */
 	if (profiles->type != YAML_SEQUENCE_NODE)
 		return fail_at(ps, profiles, "profiles: expected a list of profiles");
@@ -556,47 +519,20 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root, bool builtin)
 	return CL_OK;
 }
 
-/*
- * What libyaml was reading when it failed, and where that began: " (in the
- * flow sequence started at line 6)", or "" when it does not say.
- */
-static void yaml_context(char *buf, size_t len, const yaml_parser_t *parser)
-{
-	static const char *const verbs[] = { "while parsing an ", "while parsing a ",
-	                                     "while scanning an ", "while scanning a " };
-	const char *c = parser->context;
-	unsigned long line = (unsigned long)parser->context_mark.line + 1;
-	size_t i;
-
-	buf[0] = '\0';
-	if (!c || !*c)
-		return;
-	for (i = 0; i < CL_ARRAY_LEN(verbs); i++)
-		if (strncmp(c, verbs[i], strlen(verbs[i])) == 0) {
-			snprintf(buf, len, " (in the %s started at line %lu)", c + strlen(verbs[i]), line);
-			return;
-		}
-	snprintf(buf, len, " (%s at line %lu)", c, line);
-}
-
 /* Parses text into ps->p (on top of what is there). */
 static int parse_text(struct pstate *ps, const char *text, size_t len, bool builtin)
 {
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	char ctx[200];
 	int rc;
 
 	if (!yaml_parser_initialize(&parser))
 		return CL_ERR_NOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		yaml_context(ctx, sizeof ctx, &parser);
-		snprintf(ps->err, ps->errlen, "%s:%lu: %s%s", ps->name,
-		         (unsigned long)parser.problem_mark.line + 1,
-		         parser.problem ? parser.problem : "not valid YAML", ctx);
+		rc = cl_yaml_error(ps->err, ps->errlen, ps->name, &parser);
 		yaml_parser_delete(&parser);
-		return CL_ERR_PARSE;
+		return rc;
 	}
 	ps->doc = &doc;
 	rc = parse_doc(ps, yaml_document_get_root_node(&doc), builtin);
@@ -607,20 +543,17 @@ static int parse_text(struct pstate *ps, const char *text, size_t len, bool buil
 
 struct policy_impl {
 	struct cl_policy pub;
-	struct pool pool;
+	struct cl_pool pool;
 	size_t profcap;
 };
 
 void cl_policy_free(struct cl_policy *p)
 {
 	struct policy_impl *pi = (struct policy_impl *)p;
-	size_t i;
 
 	if (!p)
 		return;
-	for (i = 0; i < pi->pool.n; i++)
-		free(pi->pool.blocks[i]);
-	free(pi->pool.blocks);
+	cl_pool_free(&pi->pool);
 	free(p->profiles);
 	free(p->source);
 	free(pi);

@@ -25,7 +25,9 @@
 #include <unistd.h>
 #include <yaml.h>
 #include "alert/alert.h"
+#include "core/pool.h"
 #include "core/util.h"
+#include "core/yamldoc.h"
 #include "discover/starttls.h"
 #include "discover/targets.h"
 #include "serve/config.h"
@@ -69,44 +71,11 @@ const char *cl_notifier_type_name(enum cl_notifier_type t)
 
 /* ---- memory ------------------------------------------------------------------ */
 
-struct pool {
-	void **blocks;
-	size_t n, cap;
-	bool wipe;                  /* blocks are strings to clear before free() */
-};
-
 struct config_impl {
 	struct cl_config pub;
-	struct pool pool;           /* every string and array of pub */
-	struct pool secrets;        /* resolved secret values */
+	struct cl_pool pool;        /* every string and array of pub */
+	struct cl_pool secrets;     /* resolved secret values */
 };
-
-static void block_free(const struct pool *pl, void *block)
-{
-	if (block && pl->wipe)
-		explicit_bzero(block, strlen(block));
-	free(block);
-}
-
-/* Adds block to the pool; on failure (or a NULL block) frees it and returns NULL. */
-static void *pool_add(struct pool *pl, void *block)
-{
-	if (!block || CL_GROW(pl->blocks, pl->cap, pl->n + 1) != CL_OK) {
-		block_free(pl, block);
-		return NULL;
-	}
-	pl->blocks[pl->n++] = block;
-	return block;
-}
-
-static void pool_free(struct pool *pl)
-{
-	size_t i;
-
-	for (i = 0; i < pl->n; i++)
-		block_free(pl, pl->blocks[i]);
-	free(pl->blocks);
-}
 
 /* ---- parser state and messages --------------------------------------------------- */
 
@@ -128,15 +97,13 @@ static int fail_at(struct pstate *ps, const yaml_node_t *node, const char *fmt, 
 	CL_PRINTF(3, 4);
 static int fail_at(struct pstate *ps, const yaml_node_t *node, const char *fmt, ...)
 {
-	char msg[600];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	rc = cl_yaml_vfail(ps->err, ps->errlen, ps->name, node, fmt, ap);
 	va_end(ap);
-	snprintf(ps->err, ps->errlen, "%s:%lu: %s", ps->name,
-	         node ? (unsigned long)node->start_mark.line + 1 : 1UL, msg);
-	return CL_ERR_PARSE;
+	return rc;
 }
 
 /* A value as messages show it: quoted, or where it came from when it is a secret. */
@@ -149,73 +116,13 @@ static const char *shown(const struct pstate *ps, const char *s, char *buf, size
 	return buf;
 }
 
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* YAML null: ~, null or nothing at all, unquoted. */
-static bool is_null(const yaml_node_t *n)
-{
-	static const char *const nulls[] = { "~", "null", "Null", "NULL", "" };
-	size_t i;
-
-	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	for (i = 0; i < CL_ARRAY_LEN(nulls); i++)
-		if (strcmp(scalar(n), nulls[i]) == 0)
-			return true;
-	return false;
-}
-
 /* Null, "" or []: a list with nothing in it. */
 static bool is_empty_list(const yaml_node_t *n)
 {
 	if (n->type == YAML_SCALAR_NODE)
-		return is_null(n) || !*scalar(n);
+		return cl_yaml_is_null(n) || !*cl_yaml_scalar(n);
 	return n->type == YAML_SEQUENCE_NODE &&
 	       n->data.sequence.items.top == n->data.sequence.items.start;
-}
-
-/* Printable text: UTF-8 without NUL or control characters (values end up in
- * HTTP and mail headers, syslog lines and messages). */
-static bool is_text(const char *s, size_t n)
-{
-	size_t i;
-
-	if (!cl_utf8_valid(s, n))
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* Optimal string alignment distance, case-insensitive; SIZE_MAX for long strings. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, d[33][33];
-
-	if (la > 32 || lb > 32)
-		return SIZE_MAX;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++)
-		for (j = 1; j <= lb; j++) {
-			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
-			size_t v = d[i - 1][j - 1] + (ca != cb);
-			if (d[i - 1][j] + 1 < v)
-				v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[la][lb];
 }
 
 /* Characters a and b have in common at their ends. */
@@ -232,7 +139,7 @@ static size_t common_suffix(const char *a, const char *b)
 /* Whether s is likely a typo of cand: at most two edits, and few for its length. */
 static bool close_to(const char *s, const char *cand)
 {
-	size_t d = edit_distance(s, cand), n = strlen(s) > strlen(cand) ? strlen(s) : strlen(cand);
+	size_t d = cl_edit_distance(s, cand), n = strlen(s) > strlen(cand) ? strlen(s) : strlen(cand);
 
 	return d <= 2 && 3 * d <= n;
 }
@@ -246,81 +153,6 @@ static void join_add(char *buf, size_t len, const char *s)
 		snprintf(buf + off, len - off, "%s%s", off ? ", " : "", s);
 }
 
-/* ---- secrets ------------------------------------------------------------------ */
-
-/*
- * Reads a secret file: its content without a final newline, as a new
- * string, or NULL with *why saying what failed (never the content).
- */
-static char *read_secret(const char *path, const char **why)
-{
-	struct stat st;
-	char *buf = NULL, *val = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
-
-	*why = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		*why = strerror(errno);
-		return NULL;
-	}
-	if (fstat(fd, &st) != 0) {
-		*why = strerror(errno);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
-		goto out;
-	}
-	if (!(buf = malloc(MAX_SECRET_BYTES + 1)))
-		goto out;  /* *why NULL: out of memory */
-	while (n <= MAX_SECRET_BYTES && (r = read(fd, buf + n, MAX_SECRET_BYTES + 1 - n)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			*why = strerror(errno);
-			goto out;
-		}
-		n += (size_t)r;
-	}
-	if (n > MAX_SECRET_BYTES) {
-		*why = "larger than 64 KiB";
-		goto out;
-	}
-	if (n > 0 && buf[n - 1] == '\n')
-		n--;
-	if (n > 0 && buf[n - 1] == '\r')
-		n--;
-	if (n == 0)
-		*why = "the file is empty";
-	else if (!is_text(buf, n))
-		*why = "it holds a line break or a control character before its end";
-	else if ((val = malloc(n + 1)) != NULL) {
-		memcpy(val, buf, n);
-		val[n] = '\0';
-	}
-out:
-	if (buf) {
-		explicit_bzero(buf, MAX_SECRET_BYTES + 1);
-		free(buf);
-	}
-	close(fd);
-	return val;
-}
-
-static bool is_env_name(const char *s)
-{
-	size_t i;
-
-	if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strlen(s) > 255)
-		return false;
-	for (i = 1; s[i]; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return false;
-	return true;
-}
-
 /*
  * Resolves {env: NAME} or {file: PATH} (the mapping v) into *out. at is
  * the node whose line the errors name: the key of a field, the entry of a
@@ -332,19 +164,20 @@ static int get_secret(struct pstate *ps, const yaml_node_t *at, yaml_node_t *v, 
 	yaml_node_pair_t *pair = v->data.mapping.pairs.start;
 	yaml_node_t *kn = yaml_document_get_node(ps->doc, pair->key);
 	yaml_node_t *vn = yaml_document_get_node(ps->doc, pair->value);
-	const char *kind = scalar(kn), *ref = scalar(vn), *why = NULL, *e;
+	const char *kind = cl_yaml_scalar(kn), *ref = cl_yaml_scalar(vn), *why = NULL, *e;
 	char *val = NULL;
 	bool env;
+	int rc;
 
 	if (!kind || (strcmp(kind, "env") != 0 && strcmp(kind, "file") != 0))
 		return fail_at(ps, kn, "%s: expected a string, {env: NAME} or {file: PATH}", label);
 	env = kind[0] == 'e';
-	if (!ref || is_null(vn) || !*ref)
+	if (!ref || cl_yaml_is_null(vn) || !*ref)
 		return fail_at(ps, vn, "%s: {%s: ...} needs %s", label, kind,
 		               env ? "the name of an environment variable" : "a path");
-	if (env && !is_env_name(ref))
+	if (env && !cl_env_name_valid(ref))
 		return fail_at(ps, vn, "%s: '%s' is not an environment variable name", label, ref);
-	if (!env && !is_text(ref, vn->data.scalar.length))
+	if (!env && !cl_text_valid(ref, vn->data.scalar.length))
 		return fail_at(ps, vn, "%s: the path holds a control character", label);
 	snprintf(ps->secret, sizeof ps->secret, "{%s: %.256s}", kind, ref);
 	if (ps->flags & CL_CONFIG_NO_SECRETS) {
@@ -354,14 +187,16 @@ static int get_secret(struct pstate *ps, const yaml_node_t *at, yaml_node_t *v, 
 			return fail_at(ps, at, "%s: environment variable %s is not set", label, ref);
 		if (!*e)
 			return fail_at(ps, at, "%s: environment variable %s is empty", label, ref);
-		if (!is_text(e, strlen(e)))
+		if (!cl_text_valid(e, strlen(e)))
 			return fail_at(ps, at, "%s: environment variable %s holds a line break or a "
 			               "control character", label, ref);
 		val = strdup(e);
-	} else if (!(val = read_secret(ref, &why)) && why) {
+	} else if ((rc = cl_secret_read_file(ref, MAX_SECRET_BYTES, false, &val, &why)) != CL_OK) {
+		if (rc == CL_ERR_NOMEM)
+			return rc;
 		return fail_at(ps, at, "%s: cannot use secret file %s: %s", label, ref, why);
 	}
-	if (!(*out = pool_add(&ps->ci->secrets, val)))
+	if (!(*out = cl_pool_add(&ps->ci->secrets, val)))
 		return CL_ERR_NOMEM;
 	return CL_OK;
 }
@@ -375,7 +210,7 @@ static int get_secret(struct pstate *ps, const yaml_node_t *at, yaml_node_t *v, 
 static int get_str(struct pstate *ps, const yaml_node_t *at, yaml_node_t *v, const char *label,
                    char **out)
 {
-	const char *s = scalar(v);
+	const char *s = cl_yaml_scalar(v);
 
 	ps->secret[0] = '\0';
 	if (v->type == YAML_MAPPING_NODE &&
@@ -383,11 +218,11 @@ static int get_str(struct pstate *ps, const yaml_node_t *at, yaml_node_t *v, con
 		return get_secret(ps, at, v, label, out);
 	if (!s)
 		return fail_at(ps, v, "%s: expected a string, {env: NAME} or {file: PATH}", label);
-	if (is_null(v))
+	if (cl_yaml_is_null(v))
 		return fail_at(ps, v, "%s: no value given", label);
-	if (!is_text(s, v->data.scalar.length))
+	if (!cl_text_valid(s, v->data.scalar.length))
 		return fail_at(ps, v, "%s: line breaks and control characters are not allowed", label);
-	if (!(*out = pool_add(&ps->ci->pool, strdup(s))))
+	if (!(*out = cl_pool_add(&ps->ci->pool, strdup(s))))
 		return CL_ERR_NOMEM;
 	return CL_OK;
 }
@@ -396,10 +231,10 @@ static int get_str(struct pstate *ps, const yaml_node_t *at, yaml_node_t *v, con
 static int get_scalar(struct pstate *ps, yaml_node_t *v, const char *label, const char *what,
                       const char **out)
 {
-	if (!(*out = scalar(v)))
+	if (!(*out = cl_yaml_scalar(v)))
 		return fail_at(ps, v, "%s: expected %s, not a %s", label, what,
 		               v->type == YAML_SEQUENCE_NODE ? "list" : "mapping");
-	if (is_null(v))
+	if (cl_yaml_is_null(v))
 		return fail_at(ps, v, "%s: no value given (expected %s)", label, what);
 	return CL_OK;
 }
@@ -691,7 +526,7 @@ static int get_list(struct pstate *ps, yaml_node_t *v, const char *label, check_
 	out->n = 0;
 	if (n > MAX_ENTRIES)
 		return fail_at(ps, v, "%s: more than %d entries", label, MAX_ENTRIES);
-	if (n && !(out->v = pool_add(&ps->ci->pool, calloc(n + 1, sizeof *out->v))))
+	if (n && !(out->v = cl_pool_add(&ps->ci->pool, calloc(n + 1, sizeof *out->v))))
 		return CL_ERR_NOMEM;
 	return each_item(ps, v, label, MAX_ENTRIES, list_entry, &la);
 }
@@ -1042,7 +877,7 @@ static int unknown_key(struct pstate *ps, const yaml_node_t *k, const struct sec
 		if (!applies(sec, &sec->f[i]))
 			continue;
 		join_add(known, sizeof known, sec->f[i].key);
-		d = edit_distance(key, sec->f[i].key);
+		d = cl_edit_distance(key, sec->f[i].key);
 		if (!close_to(key, sec->f[i].key))
 			continue;
 		/* on a tie, the one that ends alike ("expird": expired, not expiry) */
@@ -1086,13 +921,13 @@ static int dup_key(struct pstate *ps, const yaml_node_t *map, const yaml_node_pa
 		const yaml_node_t *pk = yaml_document_get_node(ps->doc, p->key);
 		unsigned long l1 = (unsigned long)pk->start_mark.line + 1;
 		unsigned long l2 = (unsigned long)k->start_mark.line + 1;
-		if (!scalar(pk) || strcmp(scalar(pk), scalar(k)) != 0)
+		if (!cl_yaml_scalar(pk) || strcmp(cl_yaml_scalar(pk), cl_yaml_scalar(k)) != 0)
 			continue;
 		if (l1 == l2)
 			return fail_at(ps, k, "key '%s%s%s' is given twice (both on line %lu)", section,
-			               *section ? "." : "", scalar(k), l2);
+			               *section ? "." : "", cl_yaml_scalar(k), l2);
 		return fail_at(ps, k, "key '%s%s%s' is given twice (lines %lu and %lu)", section,
-		               *section ? "." : "", scalar(k), l1, l2);
+		               *section ? "." : "", cl_yaml_scalar(k), l1, l2);
 	}
 	return CL_OK;
 }
@@ -1114,7 +949,7 @@ static int set_field(struct pstate *ps, void *obj, const struct field *f, const 
 			return fail_at(ps, v, "%s: must not be empty", label);
 		return f->check ? f->check(ps, v, label, *sp) : CL_OK;
 	case F_NAME:
-		if ((rc = get_name(ps, v, label, &s)) == CL_OK && !(*sp = pool_add(&ps->ci->pool,
+		if ((rc = get_name(ps, v, label, &s)) == CL_OK && !(*sp = cl_pool_add(&ps->ci->pool,
 		                                                                 strdup(s))))
 			rc = CL_ERR_NOMEM;
 		return rc;
@@ -1154,14 +989,14 @@ static int each_pair(struct pstate *ps, yaml_node_t *map, const struct section *
 	int rc;
 
 	memset(seen, 0, MAX_FIELDS * sizeof *seen);
-	if (is_null(map))
+	if (cl_yaml_is_null(map))
 		return CL_OK;
 	if (map->type != YAML_MAPPING_NODE)
 		return fail_at(ps, map, "%s must be a mapping (key: value)", sec->where);
 	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
 		yaml_node_t *k = yaml_document_get_node(ps->doc, pair->key);
 		yaml_node_t *v = yaml_document_get_node(ps->doc, pair->value);
-		const char *key = scalar(k);
+		const char *key = cl_yaml_scalar(k);
 		if (!key)
 			return fail_at(ps, k, "keys must be strings");
 		if ((rc = dup_key(ps, map, pair, sec->path)) != CL_OK)
@@ -1253,7 +1088,7 @@ static int f_ports(struct pstate *ps, void *obj, const char *label, yaml_node_t 
 		free(joined);
 		return rc;
 	}
-	if (!(j->ports = pool_add(&ps->ci->pool, joined)))
+	if (!(j->ports = cl_pool_add(&ps->ci->pool, joined)))
 		return CL_ERR_NOMEM;
 	return CL_OK;
 }
@@ -1270,7 +1105,7 @@ static int f_starttls(struct pstate *ps, void *obj, const char *label, yaml_node
 		return fail_at(ps, v, "%s: '%s' is not one of smtp, imap, pop3, ftp, ldap, postgres, "
 		               "xmpp or none", label, s);
 	name = proto == CL_STLS_NONE ? "none" : cl_stls_name(proto);
-	if (!(j->starttls = pool_add(&ps->ci->pool, strdup(name))))
+	if (!(j->starttls = cl_pool_add(&ps->ci->pool, strdup(name))))
 		return CL_ERR_NOMEM;
 	return CL_OK;
 }
@@ -1366,7 +1201,7 @@ static int f_jobs(struct pstate *ps, void *obj, const char *label, yaml_node_t *
 		return fail_at(ps, v, "%s: expected a list of jobs", label);
 	if ((n = list_len(v)) > MAX_ITEMS)
 		return fail_at(ps, v, "%s: more than %d jobs", label, MAX_ITEMS);
-	if (!(c->jobs = pool_add(&ps->ci->pool, calloc(n, sizeof *c->jobs))))
+	if (!(c->jobs = cl_pool_add(&ps->ci->pool, calloc(n, sizeof *c->jobs))))
 		return CL_ERR_NOMEM;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 		c->njobs++;
@@ -1418,7 +1253,7 @@ static int f_days(struct pstate *ps, void *obj, const char *label, yaml_node_t *
 
 	r->days = NULL;
 	r->ndays = 0;
-	if (n && n <= MAX_THRESHOLDS && !(r->days = pool_add(&ps->ci->pool, calloc(n, sizeof(int)))))
+	if (n && n <= MAX_THRESHOLDS && !(r->days = cl_pool_add(&ps->ci->pool, calloc(n, sizeof(int)))))
 		return CL_ERR_NOMEM;
 	if ((rc = each_item(ps, v, label, MAX_THRESHOLDS, day_entry, r)) != CL_OK)
 		return rc;
@@ -1457,7 +1292,7 @@ static int f_remaining(struct pstate *ps, void *obj, const char *label, yaml_nod
 	r->remaining = NULL;
 	r->nremaining = 0;
 	if (n && n <= MAX_THRESHOLDS &&
-	    !(r->remaining = pool_add(&ps->ci->pool, calloc(n, sizeof(double)))))
+	    !(r->remaining = cl_pool_add(&ps->ci->pool, calloc(n, sizeof(double)))))
 		return CL_ERR_NOMEM;
 	if ((rc = each_item(ps, v, label, MAX_THRESHOLDS, share_entry, r)) != CL_OK)
 		return rc;
@@ -1534,7 +1369,7 @@ static int min_severity(struct pstate *ps, const char *label, yaml_node_t *v, bo
 		return fail_at(ps, v, "%s: '%s' is not a severity (info, warning, error, critical)%s",
 		               label, s, allow_bool ? " or false" : "");
 	*out = NULL;
-	if (s && !(*out = pool_add(&ps->ci->pool, strdup(s))))
+	if (s && !(*out = cl_pool_add(&ps->ci->pool, strdup(s))))
 		return CL_ERR_NOMEM;
 	return CL_OK;
 }
@@ -1679,7 +1514,7 @@ static int notifier_defaults(struct pstate *ps, struct cl_notifier *n)
 
 	for (i = 0; i < CL_ARRAY_LEN(d); i++) {
 		char **p = (char **)(void *)((char *)n + d[i].off);
-		if (d[i].t == n->type && !*p && !(*p = pool_add(&ps->ci->pool, strdup(d[i].value))))
+		if (d[i].t == n->type && !*p && !(*p = cl_pool_add(&ps->ci->pool, strdup(d[i].value))))
 			return CL_ERR_NOMEM;
 	}
 	return CL_OK;
@@ -1695,18 +1530,18 @@ static int notifier_type(struct pstate *ps, yaml_node_t *node, int *type)
 	int t;
 
 	for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
-		const char *k = scalar(yaml_document_get_node(ps->doc, p->key));
+		const char *k = cl_yaml_scalar(yaml_document_get_node(ps->doc, p->key));
 		if (k && strcmp(k, "type") == 0 && !tn)
 			tn = yaml_document_get_node(ps->doc, p->value);
 		if (k && strcmp(k, "name") == 0 && !name)
-			name = scalar(yaml_document_get_node(ps->doc, p->value));
+			name = cl_yaml_scalar(yaml_document_get_node(ps->doc, p->value));
 	}
 	for (t = 0; t < CL_NT_COUNT; t++)
 		join_add(known, sizeof known, nt_names[t]);
 	if (!tn)
 		return fail_at(ps, node, "notifier%s%s%s needs a type (%s)", name ? " '" : "",
 		               name ? name : "", name ? "'" : "", known);
-	if (!(s = scalar(tn)) || is_null(tn))
+	if (!(s = cl_yaml_scalar(tn)) || cl_yaml_is_null(tn))
 		return fail_at(ps, tn, "type: expected one of %s", known);
 	if ((*type = cl_notifier_type_parse(s)) >= 0)
 		return CL_OK;
@@ -1771,7 +1606,7 @@ static int f_notifiers(struct pstate *ps, void *obj, const char *label, yaml_nod
 		return fail_at(ps, v, "%s: expected a list of notifiers", label);
 	if ((n = list_len(v)) > MAX_ITEMS)
 		return fail_at(ps, v, "%s: more than %d notifiers", label, MAX_ITEMS);
-	if (!(c->notifiers = pool_add(&ps->ci->pool, calloc(n, sizeof *c->notifiers))))
+	if (!(c->notifiers = cl_pool_add(&ps->ci->pool, calloc(n, sizeof *c->notifiers))))
 		return CL_ERR_NOMEM;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 		c->nnotifiers++;
@@ -1836,8 +1671,8 @@ static int f_notify(struct pstate *ps, void *obj, const char *label, yaml_node_t
 		return fail_at(ps, v, "%s: more than %d notifiers", label, MAX_ITEMS);
 	if (n == 0)
 		return fail_at(ps, v, "%s: name at least one notifier", label);
-	if (!(l.v = pool_add(&ps->ci->pool, calloc(n, sizeof *l.v))) ||
-	    !(r->notify = pool_add(&ps->ci->pool, calloc(n, sizeof *r->notify))))
+	if (!(l.v = cl_pool_add(&ps->ci->pool, calloc(n, sizeof *l.v))) ||
+	    !(r->notify = cl_pool_add(&ps->ci->pool, calloc(n, sizeof *r->notify))))
 		return CL_ERR_NOMEM;
 	if ((rc = each_item(ps, v, label, MAX_ITEMS, name_entry, &l)) != CL_OK)
 		return rc;
@@ -1888,7 +1723,7 @@ static int parse_routes(struct pstate *ps, yaml_node_t *v)
 		return fail_at(ps, v, "routes: expected a list of routes");
 	if ((n = list_len(v)) > MAX_ITEMS)
 		return fail_at(ps, v, "routes: more than %d routes", MAX_ITEMS);
-	if (!(c->routes = pool_add(&ps->ci->pool, calloc(n, sizeof *c->routes))))
+	if (!(c->routes = cl_pool_add(&ps->ci->pool, calloc(n, sizeof *c->routes))))
 		return CL_ERR_NOMEM;
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
 		yaml_node_t *node = yaml_document_get_node(ps->doc, *it);
@@ -1988,9 +1823,9 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root)
 	char buf[4096];
 	int rc;
 
-	if (!root || is_null(root) || (root->type == YAML_MAPPING_NODE &&
+	if (!root || cl_yaml_is_null(root) || (root->type == YAML_MAPPING_NODE &&
 	                               root->data.mapping.pairs.top == root->data.mapping.pairs.start))
-		return fail_at(ps, root, "no jobs and no alerts configured");
+		return fail_at(ps, NULL, "no jobs and no alerts configured");
 	if (root->type != YAML_MAPPING_NODE)
 		return fail_at(ps, root, "the configuration must be a mapping (store, jobs, alerts, "
 		               "routes, notifiers...)");
@@ -1999,46 +1834,10 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root)
 	if (ps->routes && (rc = parse_routes(ps, ps->routes)) != CL_OK)
 		return rc;
 	if (!ps->c->store &&
-	    !(ps->c->store = pool_add(&ps->ci->pool,
+	    !(ps->c->store = cl_pool_add(&ps->ci->pool,
 	                              strdup(cl_store_default_path(buf, sizeof buf)))))
 		return CL_ERR_NOMEM;
 	return CL_OK;
-}
-
-/*
- * What libyaml was reading when it failed, and where that began: " (in the
- * flow sequence started at line 6)", or "" when it does not say.
- */
-static void yaml_context(char *buf, size_t len, const yaml_parser_t *parser)
-{
-	static const char *const verbs[] = { "while parsing an ", "while parsing a ",
-	                                     "while scanning an ", "while scanning a " };
-	const char *c = parser->context;
-	unsigned long line = (unsigned long)parser->context_mark.line + 1;
-	size_t i;
-
-	buf[0] = '\0';
-	if (!c || !*c)
-		return;
-	for (i = 0; i < CL_ARRAY_LEN(verbs); i++)
-		if (strncmp(c, verbs[i], strlen(verbs[i])) == 0) {
-			snprintf(buf, len, " (in the %s started at line %lu)", c + strlen(verbs[i]), line);
-			return;
-		}
-	snprintf(buf, len, " (%s at line %lu)", c, line);
-}
-
-static int yaml_fail(struct pstate *ps, const yaml_parser_t *parser)
-{
-	char ctx[200];
-
-	if (parser->error == YAML_MEMORY_ERROR)
-		return CL_ERR_NOMEM;
-	yaml_context(ctx, sizeof ctx, parser);
-	snprintf(ps->err, ps->errlen, "%s:%lu: %s%s", ps->name,
-	         (unsigned long)parser->problem_mark.line + 1,
-	         parser->problem ? parser->problem : "not valid YAML", ctx);
-	return CL_ERR_PARSE;
 }
 
 static int parse_text(struct pstate *ps, const char *text, size_t len)
@@ -2051,7 +1850,7 @@ static int parse_text(struct pstate *ps, const char *text, size_t len)
 		return CL_ERR_NOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		rc = yaml_fail(ps, &parser);
+		rc = cl_yaml_error(ps->err, ps->errlen, ps->name, &parser);
 		yaml_parser_delete(&parser);
 		return rc;
 	}
@@ -2060,7 +1859,7 @@ static int parse_text(struct pstate *ps, const char *text, size_t len)
 	if (rc == CL_OK) {
 		/* a second document would be ignored: refuse it */
 		if (!yaml_parser_load(&parser, &next)) {
-			rc = yaml_fail(ps, &parser);
+			rc = cl_yaml_error(ps->err, ps->errlen, ps->name, &parser);
 		} else {
 			if (yaml_document_get_root_node(&next))
 				rc = fail_at(ps, yaml_document_get_root_node(&next), "a second YAML document "
@@ -2093,10 +1892,10 @@ static int set_defaults(struct config_impl *ci)
 	r->changed = true;
 	r->unreachable = true;
 	r->include_ca = true;
-	if (!(c->listen = pool_add(&ci->pool, strdup("127.0.0.1:9477"))) ||
-	    !(r->finding_min_severity = pool_add(&ci->pool, strdup("error"))) ||
-	    !(r->days = pool_add(&ci->pool, malloc(sizeof days))) ||
-	    !(r->remaining = pool_add(&ci->pool, malloc(sizeof remaining))))
+	if (!(c->listen = cl_pool_add(&ci->pool, strdup("127.0.0.1:9477"))) ||
+	    !(r->finding_min_severity = cl_pool_add(&ci->pool, strdup("error"))) ||
+	    !(r->days = cl_pool_add(&ci->pool, malloc(sizeof days))) ||
+	    !(r->remaining = cl_pool_add(&ci->pool, malloc(sizeof remaining))))
 		return CL_ERR_NOMEM;
 	memcpy(r->days, days, sizeof days);
 	r->ndays = CL_ARRAY_LEN(days);
@@ -2111,8 +1910,8 @@ void cl_config_free(struct cl_config *c)
 
 	if (!c)
 		return;
-	pool_free(&ci->pool);
-	pool_free(&ci->secrets);
+	cl_pool_free(&ci->pool);
+	cl_pool_free(&ci->secrets);
 	free(ci);
 }
 
@@ -2134,7 +1933,7 @@ int cl_config_parse_flags(struct cl_config **out, const char *text, size_t len,
 	ps.c = &ci->pub;
 	if ((rc = set_defaults(ci)) == CL_OK)
 		rc = parse_text(&ps, text ? text : "", text ? len : 0);
-	if (rc == CL_OK && !(ci->pub.path = pool_add(&ci->pool, strdup(ps.name))))
+	if (rc == CL_OK && !(ci->pub.path = cl_pool_add(&ci->pool, strdup(ps.name))))
 		rc = CL_ERR_NOMEM;
 	if (rc != CL_OK) {
 		if (rc == CL_ERR_NOMEM)

@@ -488,10 +488,10 @@ static void test_errors(void **state)
 {
 	static const struct { const char *yaml; const char *msg; } t[] = {
 		/* nothing configured */
-		{ "", "bad.yaml:1: no jobs and no alerts configured" },
-		{ "# only a comment\n\n", "bad.yaml:1: no jobs and no alerts configured" },
-		{ "{}\n", "bad.yaml:1: no jobs and no alerts configured" },
-		{ "~\n", "bad.yaml:1: no jobs and no alerts configured" },
+		{ "", "bad.yaml: no jobs and no alerts configured" },
+		{ "# only a comment\n\n", "bad.yaml: no jobs and no alerts configured" },
+		{ "{}\n", "bad.yaml: no jobs and no alerts configured" },
+		{ "~\n", "bad.yaml: no jobs and no alerts configured" },
 		{ "- a\n", "bad.yaml:1: the configuration must be a mapping (store, jobs, alerts, "
 		  "routes, notifiers...)" },
 		/* YAML syntax, and a second document */
