@@ -698,7 +698,7 @@ static const struct option revoke_opts[] = {
 
 static int ca_revoke(struct cl_cli *cli, int argc, char **argv)
 {
-	const char *cmd = "ca revoke", *dir, *certfile = NULL, *serial = NULL;
+	const char *cmd = "ca revoke", *dir = NULL, *certfile = NULL, *serial = NULL;
 	struct pass_src ps = { 0 };
 	struct cl_ca *ca = NULL;
 	char err[1024], ser[41];
@@ -784,7 +784,7 @@ static const struct option crl_opts[] = {
 
 static int ca_crl(struct cl_cli *cli, int argc, char **argv)
 {
-	const char *cmd = "ca crl", *dir, *out = NULL;
+	const char *cmd = "ca crl", *dir = NULL, *out = NULL;
 	struct pass_src ps = { 0 };
 	struct cl_ca *ca = NULL;
 	int64_t next = 7 * 86400;
@@ -934,7 +934,7 @@ static int list_row(void *arg, const struct cl_ca_entry *e)
 
 static int ca_list(struct cl_cli *cli, int argc, char **argv)
 {
-	const char *cmd = "ca list", *dir, *serial = NULL;
+	const char *cmd = "ca list", *dir = NULL, *serial = NULL;
 	struct lister l = { .fmt = CL_FMT_TABLE, .now = cl_now() };
 	enum cl_ca_state state = CL_CA_ALL;
 	struct cl_ca *ca = NULL;
@@ -1043,7 +1043,7 @@ static void print_list(const char *label, const struct cl_ca_strs *s)
 
 static int ca_show(struct cl_cli *cli, int argc, char **argv)
 {
-	const char *cmd = "ca show", *dir;
+	const char *cmd = "ca show", *dir = NULL;
 	enum cl_format fmt = CL_FMT_TABLE;
 	const struct cl_ca_info *in;
 	struct cl_ca_counts c;

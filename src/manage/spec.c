@@ -353,7 +353,7 @@ static bool is_file_name(const char *s)
 static int get_listen(struct ps *ps, yaml_node_t *v, const char *label, const char **addr,
                       unsigned *port)
 {
-	const char *s, *colon, *pp;
+	const char *s = NULL, *colon, *pp;
 	unsigned char buf[16];
 	char host[64];
 	size_t hn;
