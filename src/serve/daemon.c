@@ -491,7 +491,7 @@ static void *deliver_main(void *arg)
 	pthread_mutex_lock(&d->mu);
 	while (!d->stopping) {
 		struct cl_cfgref *cr = d->cfg;
-		struct cl_deliver_stats st;
+		struct cl_deliver_stats st = { 0 };
 		int64_t next = 0;
 		time_t wake;
 		int rc;
@@ -509,6 +509,8 @@ static void *deliver_main(void *arg)
 			rc = cl_store_outbox_next(s, &next);
 			cl_store_close(s);
 			s = NULL;
+			if (st.attempted)
+				malloc_trim(0);   /* a storm's memory goes back to the system */
 		}
 		cl_daemon_cfg_put(d, cr);
 		pthread_mutex_lock(&d->mu);
