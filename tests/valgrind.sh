@@ -190,7 +190,7 @@ run ca show "$tmp/ca" --format json
 run ca issue --help
 # managed certificates: apply (issue and deploy with a PKCS#12 file, hooks that
 # succeed and fail), re-apply, --dry-run, renew --force, a failing issuer,
-# rollback, the listing, a spec with an error
+# rollback, revoke (replace first, and --no-renew), the listing, a spec with an error
 printf 'managed vg\n' >"$tmp/mca.pw"
 chmod 600 "$tmp/mca.pw"
 run ca init "$tmp/mca" --permit-dns mg.test --passphrase-file "$tmp/mca.pw"
@@ -231,6 +231,9 @@ run renew --force --workers 2
 VG_CA_PASS=wrong run renew --force web
 run rollback web
 run rollback nosuch
+run revoke web --reason keyCompromise
+run revoke web --no-renew
+run revoke nosuch
 run managed
 run managed --format json
 run managed --format csv

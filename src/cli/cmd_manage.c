@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <jansson.h>
 #include "cli/cli.h"
 #include "core/log.h"
+#include "ca/ca.h"
 #include "core/util.h"
 #include "manage/manage.h"
 
@@ -458,7 +460,57 @@ out:
 	return rc;
 }
 
-/* ---- rollback ------------------------------------------------------------------------------ */
+/* ---- one managed certificate: rollback, revoke ------------------------------------------- */
+
+/*
+ * The spec (as applied, kept in the inventory) that manages name, parsed
+ * into *spec. Prints what is wrong; returns CL_OK, CL_ERR_NOTFOUND or an
+ * error.
+ */
+static int spec_of(struct cl_store *s, const char *cmd, const char *name,
+                   struct cl_manage_spec **spec)
+{
+	struct specs l = { 0 };
+	struct names_check nc = { 0 };
+	char err[2048], *source = NULL, *names[1] = { (char *)(uintptr_t)name };
+	bool found = false;
+	size_t k;
+	int rc;
+
+	*spec = NULL;
+	nc.names = names;
+	nc.n = 1;
+	nc.found = &found;
+	nc.source = &source;
+	if ((rc = cl_store_managed_rows(s, name, check_name, &nc)) != CL_OK ||
+	    (rc = cl_store_managed_specs(s, add_spec, &l)) != CL_OK) {
+		cl_log(CL_LOG_ERROR, "%s", rc == CL_ERR_NOMEM ? "out of memory" : cl_store_errmsg(s));
+		goto out;
+	}
+	if (!found) {
+		fprintf(stderr, "certledger %s: '%s' is not a managed certificate (see "
+		        "'certledger managed')\n", cmd, name);
+		rc = CL_ERR_NOTFOUND;
+		goto out;
+	}
+	for (k = 0; k < l.n && strcmp(l.v[k].source, source) != 0; k++)
+		;
+	if (k == l.n) {
+		fprintf(stderr, "certledger %s: the spec of '%s' (%s) is not kept\n", cmd, name,
+		        source);
+		rc = CL_ERR_NOTFOUND;
+		goto out;
+	}
+	if ((rc = cl_manage_spec_parse(spec, l.v[k].text, strlen(l.v[k].text), source, err,
+	                               sizeof err)) != CL_OK) {
+		fprintf(stderr, "certledger %s: the spec as applied: %s\n", cmd, err);
+		rc = CL_ERR;
+	}
+out:
+	free(source);
+	specs_free(&l);
+	return rc;
+}
 
 static const struct option rollback_opts[] = { { 0 } };
 
@@ -468,13 +520,9 @@ int cl_cmd_rollback(struct cl_cli *cli, int argc, char **argv)
 	struct cl_manage_stats st;
 	struct cl_store *s = NULL;
 	struct run_args a;
-	struct specs l = { 0 };
 	struct out o = { .cmd = "rollback", .quiet = cli->quiet };
 	struct cl_manage_opts mo = { 0 };
-	char err[2048], dir[PATH_MAX], *source = NULL;
-	struct names_check nc = { 0 };
-	bool found = false;
-	size_t k;
+	char err[2048], dir[PATH_MAX];
 	int rc;
 
 	if ((rc = run_options(cli, "rollback", argc, argv, &a, rollback_opts)) >= 0)
@@ -485,35 +533,8 @@ int cl_cmd_rollback(struct cl_cli *cli, int argc, char **argv)
 		return cl_cli_usage("rollback", "unexpected argument '%s'", argv[optind + 1]);
 	if ((rc = cl_cli_open(cli, 0, &s)) != CL_OK)
 		return cl_cli_exit_for(rc);
-	nc.names = argv + optind;
-	nc.n = 1;
-	nc.found = &found;
-	nc.source = &source;
-	if ((rc = cl_store_managed_rows(s, argv[optind], check_name, &nc)) != CL_OK ||
-	    (rc = cl_store_managed_specs(s, add_spec, &l)) != CL_OK) {
-		cl_log(CL_LOG_ERROR, "%s", rc == CL_ERR_NOMEM ? "out of memory" : cl_store_errmsg(s));
+	if ((rc = spec_of(s, "rollback", argv[optind], &spec)) != CL_OK)
 		goto out;
-	}
-	if (!found) {
-		fprintf(stderr, "certledger rollback: '%s' is not a managed certificate (see "
-		        "'certledger managed')\n", argv[optind]);
-		rc = CL_ERR_NOTFOUND;
-		goto out;
-	}
-	for (k = 0; k < l.n && strcmp(l.v[k].source, source) != 0; k++)
-		;
-	if (k == l.n) {
-		fprintf(stderr, "certledger rollback: the spec of '%s' (%s) is not kept\n",
-		        argv[optind], source);
-		rc = CL_ERR_NOTFOUND;
-		goto out;
-	}
-	if ((rc = cl_manage_spec_parse(&spec, l.v[k].text, strlen(l.v[k].text), source, err,
-	                               sizeof err)) != CL_OK) {
-		fprintf(stderr, "certledger rollback: the spec as applied: %s\n", err);
-		rc = CL_ERR;
-		goto out;
-	}
 	state_dir(cli, dir, sizeof dir);
 	mo.state_dir = dir;
 	mo.report = on_result;
@@ -522,8 +543,69 @@ int cl_cmd_rollback(struct cl_cli *cli, int argc, char **argv)
 		fprintf(stderr, "certledger rollback: %s\n", err);
 out:
 	rc = rc == CL_ERR_NOTFOUND ? CL_EXIT_NOMATCH : exit_of(&o, rc);
-	free(source);
-	specs_free(&l);
+	cl_manage_spec_free(spec);
+	cl_store_close(s);
+	return rc;
+}
+
+enum { O_REASON = 100, O_NO_RENEW };
+
+static const struct option revoke_opts[] = {
+	{ "reason", required_argument, NULL, O_REASON },
+	{ "no-renew", no_argument, NULL, O_NO_RENEW },
+	{ 0 },
+};
+
+int cl_cmd_revoke(struct cl_cli *cli, int argc, char **argv)
+{
+	struct cl_manage_spec *spec = NULL;
+	struct cl_manage_revoked rv;
+	struct cl_manage_stats st;
+	struct cl_store *s = NULL;
+	struct out o = { .cmd = "revoke", .quiet = cli->quiet };
+	struct cl_manage_opts mo = { 0 };
+	char err[2048], dir[PATH_MAX];
+	bool renew = true;
+	int rc, opt, reason = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", cl_cli_longopts(revoke_opts, false), NULL)) != -1) {
+		switch (opt) {
+		case O_REASON:
+			if (cl_ca_reason_parse(optarg, &reason) != CL_OK)
+				return cl_cli_usage("revoke", "--reason '%s': give unspecified, keyCompromise, "
+				                    "affiliationChanged, superseded, cessationOfOperation or "
+				                    "privilegeWithdrawn", optarg);
+			break;
+		case O_NO_RENEW: renew = false; break;
+		case OPT_DB: cli->db = optarg; break;
+		case OPT_HELP: cl_cli_help(cl_cli_find("revoke")); return CL_EXIT_OK;
+		default: return cl_cli_usage("revoke", "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return cl_cli_usage("revoke", "the certificate's name is missing");
+	if (optind + 1 < argc)
+		return cl_cli_usage("revoke", "unexpected argument '%s'", argv[optind + 1]);
+	if ((rc = cl_cli_open(cli, 0, &s)) != CL_OK)
+		return cl_cli_exit_for(rc);
+	if ((rc = spec_of(s, "revoke", argv[optind], &spec)) != CL_OK)
+		goto out;
+	state_dir(cli, dir, sizeof dir);
+	mo.state_dir = dir;
+	mo.report = on_result;
+	mo.report_arg = &o;
+	rc = cl_manage_revoke(s, spec, argv[optind], reason, renew, &mo, &st, &rv, err, sizeof err);
+	if (rc != CL_OK) {
+		fprintf(stderr, "certledger revoke: %s\n", err);
+	} else if (!cli->quiet) {
+		printf("%-24s %-12s serial %s (%s) by Issuer '%s'%s\n", argv[optind], "revoked",
+		       rv.serial, cl_ca_reason_name(reason), rv.issuer,
+		       rv.replaced ? "; the replacement above is deployed" :
+		       "; it is still deployed: renew it (certledger renew --force NAME)");
+	}
+out:
+	rc = rc == CL_ERR_NOTFOUND ? CL_EXIT_NOMATCH : exit_of(&o, rc);
 	cl_manage_spec_free(spec);
 	cl_store_close(s);
 	return rc;

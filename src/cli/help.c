@@ -662,6 +662,38 @@ static const char help_rollback[] =
 "    0 rolled back, 1 not a managed certificate, or no earlier version,\n"
 "    2 usage, 3 failure (or a hook failed; the files stay rolled back).\n";
 
+static const char help_revoke[] =
+"NAME\n"
+"    certledger revoke - replace and revoke a managed certificate\n\n"
+"SYNOPSIS\n"
+"    certledger revoke NAME [--reason REASON] [--no-renew]\n\n"
+"DESCRIPTION\n"
+"    Revokes the certificate deployed for NAME through the Issuer that issued\n"
+"    it: the internal CA marks its serial revoked (publish the next CRL with\n"
+"    certledger ca crl); an ACME CA is asked to revoke it (RFC 8555 7.6),\n"
+"    signed with the account key, or with the certificate's own key when the\n"
+"    account key is gone.\n\n"
+"    First a replacement is issued and deployed, as renew --force NAME would\n"
+"    (a new key unless the spec says rotationPolicy: Never), and its hooks\n"
+"    run; the old certificate is revoked only when that succeeded, so the\n"
+"    service never serves a revoked certificate. --no-renew revokes at once\n"
+"    and leaves the revoked certificate deployed until the next renewal.\n"
+"    keyCompromise with rotationPolicy: Never is refused: the replacement\n"
+"    would certify the same key. The revocation is recorded (event\n"
+"    manage.revoked, with the serial, the Issuer and the reason).\n\n"
+"OPTIONS\n"
+"    --reason REASON  unspecified (default), keyCompromise, superseded,\n"
+"                     affiliationChanged, cessationOfOperation or\n"
+"                     privilegeWithdrawn (RFC 5280 CRL reasons)\n"
+"    --no-renew       revoke without deploying a replacement first\n\n"
+"EXIT STATUS\n"
+"    0 replaced and revoked, 1 not a managed certificate or nothing\n"
+"    deployed, 2 usage, 3 failure (nothing was revoked when the replacement\n"
+"    failed).\n\n"
+"EXAMPLES\n"
+"    certledger revoke web --reason keyCompromise\n"
+"    certledger revoke old-api --reason cessationOfOperation --no-renew\n";
+
 static const char help_managed[] =
 "NAME\n"
 "    certledger managed - the managed certificates and their state\n\n"
@@ -748,6 +780,8 @@ const struct cl_cmd cl_cmds[] = {
 	{ "renew", cl_cmd_renew, "renew the managed certificates that are due", help_renew },
 	{ "rollback", cl_cmd_rollback, "deploy the previous version of a managed certificate",
 	  help_rollback },
+	{ "revoke", cl_cmd_revoke, "replace and revoke a managed certificate (ACME or internal CA)",
+	  help_revoke },
 	{ "managed", cl_cmd_managed, "the managed certificates and their state", help_managed },
 	{ "help", cl_cmd_help, "show help for a command", help_help },
 	{ "version", cl_cmd_version, "print the version", help_version },

@@ -179,8 +179,24 @@ static void ca_close(struct cl_mg_issuer *is)
 	is->ca = NULL;
 }
 
+static int ca_revoke(struct cl_mg_issuer *is, const struct cl_manage_material *m, int reason,
+                     char *err, size_t errlen)
+{
+	char serial[64], why[400];
+	bool already = false;
+	int rc;
+
+	if (!is->ca && (rc = ca_open(is, err, errlen)) != CL_OK)
+		return rc;
+	if ((rc = cl_ca_serial_of(is->ca, m->der, m->der_len, serial, sizeof serial, why,
+	                          sizeof why)) != CL_OK ||
+	    (rc = cl_ca_revoke(is->ca, serial, reason, 0, &already, why, sizeof why)) != CL_OK)
+		snprintf(err, errlen, "Issuer '%s': %s", is->spec->name, why);
+	return rc;
+}
+
 static const struct cl_mg_issuer_ops ca_ops = {
-	.kind = "ca", .open = ca_open, .issue = ca_issue, .close = ca_close,
+	.kind = "ca", .open = ca_open, .issue = ca_issue, .revoke = ca_revoke, .close = ca_close,
 };
 
 /* ---- ACME ------------------------------------------------------------------------------ */
@@ -248,6 +264,22 @@ static int make_solver(struct cl_mg_issuer *is, const struct cl_manage_solver *s
 	return rc;
 }
 
+/* The account key's file: spec.acme.accountKey, else STATE_DIR/acme/NAME.key. */
+static int account_path(const struct cl_mg_issuer *is, char *path, size_t len, char *err,
+                        size_t errlen)
+{
+	const struct cl_manage_issuer *sp = is->spec;
+
+	if (sp->account_key)
+		snprintf(path, len, "%s", sp->account_key);
+	else if (snprintf(path, len, "%s/acme/%s.key", is->state_dir ? is->state_dir : ".",
+	                  sp->name) >= (int)len) {
+		snprintf(err, errlen, "Issuer '%s': the account key's path is too long", sp->name);
+		return CL_ERR_USAGE;
+	}
+	return CL_OK;
+}
+
 static int acme_open(struct cl_mg_issuer *is, char *err, size_t errlen)
 {
 	const struct cl_manage_issuer *sp = is->spec;
@@ -256,13 +288,8 @@ static int acme_open(struct cl_mg_issuer *is, char *err, size_t errlen)
 	size_t i;
 	int rc;
 
-	if (sp->account_key)
-		snprintf(path, sizeof path, "%s", sp->account_key);
-	else if (snprintf(path, sizeof path, "%s/acme/%s.key", is->state_dir ? is->state_dir : ".",
-	                  sp->name) >= (int)sizeof path) {
-		snprintf(err, errlen, "Issuer '%s': the account key's path is too long", sp->name);
-		return CL_ERR_USAGE;
-	}
+	if ((rc = account_path(is, path, sizeof path, err, errlen)) != CL_OK)
+		return rc;
 	if ((slash = strrchr(path, '/')) != NULL && slash != path) {
 		*slash = '\0';
 		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -389,6 +416,52 @@ out:
 	return rc;
 }
 
+/*
+ * RFC 8555 7.6: signed by the account key when the account is found, else
+ * by the certificate's own key (an account key that was lost or rolled
+ * over elsewhere). No solver is started.
+ */
+static int acme_revoke(struct cl_mg_issuer *is, const struct cl_manage_material *m, int reason,
+                       char *err, size_t errlen)
+{
+	struct cl_acme_opts o = { .ca_bundle = is->spec->ca_bundle, .stop = is->stop };
+	char path[PATH_MAX], why[600] = "";
+	struct cl_acme *a = NULL;
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	if (!is->account) {
+		if ((rc = account_path(is, path, sizeof path, err, errlen)) != CL_OK)
+			return rc;
+		if (cl_acme_key_load(&is->account, path) != CL_OK)
+			is->account = NULL;   /* no account key: the certificate's key signs */
+	}
+	if (is->account && (rc = acme_client(is, &a, true, why, sizeof why)) == CL_OK) {
+		if ((rc = cl_acme_revoke(a, m->der, m->der_len, reason, NULL)) == CL_OK)
+			goto out;
+		snprintf(why, sizeof why, "%s", cl_acme_get0_error(a));
+		cl_acme_free(a);
+		a = NULL;
+	}
+	if (!m->key_pem || !(key = key_from_pem(m->key_pem))) {
+		snprintf(err, errlen, "Issuer '%s': %s", is->spec->name,
+		         why[0] ? why : "no account key, and no certificate key to sign with");
+		rc = CL_ERR;
+		goto out;
+	}
+	if ((rc = cl_acme_new(&a, is->spec->server, &o)) != CL_OK ||
+	    (rc = cl_acme_revoke(a, m->der, m->der_len, reason, key)) != CL_OK)
+		snprintf(err, errlen, "Issuer '%s': %s%s%s", is->spec->name,
+		         a ? cl_acme_get0_error(a) : "cannot make an ACME client",
+		         why[0] ? " (with the account key: " : "", why[0] ? why : "");
+	if (rc != CL_OK && why[0] && strlen(err) + 2 < errlen)
+		strcat(err, ")");
+out:
+	EVP_PKEY_free(key);
+	cl_acme_free(a);
+	return rc;
+}
+
 static void acme_close(struct cl_mg_issuer *is)
 {
 	size_t i;
@@ -406,7 +479,7 @@ static void acme_close(struct cl_mg_issuer *is)
 
 static const struct cl_mg_issuer_ops acme_ops = {
 	.kind = "acme", .open = acme_open, .issue = acme_issue, .window = acme_window,
-	.close = acme_close,
+	.revoke = acme_revoke, .close = acme_close,
 };
 
 /* ---- the handle --------------------------------------------------------------------------- */
@@ -472,12 +545,25 @@ int cl_mg_window(struct cl_mg_issuer *is, const unsigned char *der, size_t len,
 	return rc;
 }
 
+int cl_mg_revoke(struct cl_mg_issuer *is, const struct cl_manage_material *m, int reason,
+                 char *err, size_t errlen)
+{
+	int rc;
+
+	pthread_mutex_lock(&is->mu);
+	rc = is->ops->revoke(is, m, reason, err, errlen);
+	pthread_mutex_unlock(&is->mu);
+	return rc;
+}
+
 void cl_mg_issuer_free(struct cl_mg_issuer *is)
 {
 	if (!is)
 		return;
 	if (is->opened)
 		is->ops->close(is);
+	EVP_PKEY_free(is->account);   /* opened for a revocation only */
+	cl_ca_close(is->ca);
 	pthread_mutex_destroy(&is->mu);
 	free(is);
 }

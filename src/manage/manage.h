@@ -391,6 +391,31 @@ int cl_manage_rollback(struct cl_store *s, const struct cl_manage_spec *spec, co
                        const struct cl_manage_opts *o, struct cl_manage_stats *st, char *err,
                        size_t errlen);
 
+/* What cl_manage_revoke did. */
+struct cl_manage_revoked {
+	bool replaced;              /* a replacement was issued and deployed first */
+	bool revoked;
+	char fp[65], serial[65];    /* of the certificate revoked */
+	char issuer[65];            /* the Issuer that issued it (and revoked it) */
+};
+
+/*
+ * Revokes the certificate deployed for name, through the Issuer that
+ * issued it (the internal CA by serial; ACME signed by the account key,
+ * else by the certificate's own key), for an RFC 5280 reason code
+ * (cl_ca_reason_parse). With renew, a replacement is issued and deployed
+ * first (a forced renewal; cl_manage_reconcile with o), and the old
+ * certificate is revoked only when that succeeded, so nothing is left
+ * serving a revoked certificate; keyCompromise with rotationPolicy Never
+ * is refused (the replacement would certify the same key). Records the
+ * event manage.revoked. CL_ERR_NOTFOUND when name is not in spec or has
+ * nothing deployed; other errors with err.
+ */
+int cl_manage_revoke(struct cl_store *s, const struct cl_manage_spec *spec, const char *name,
+                     int reason, bool renew, const struct cl_manage_opts *o,
+                     struct cl_manage_stats *st, struct cl_manage_revoked *out, char *err,
+                     size_t errlen);
+
 /* "unchanged", "issued", "renewed", ... (static). */
 const char *cl_manage_outcome_name(enum cl_manage_outcome o);
 /* "keep", "issue", "renew", "redeploy", "wait" (static). */

@@ -27,6 +27,10 @@ struct cl_mg_issuer_ops {
 	 * NULL; CL_ERR_UNSUPPORTED when the CA offers none. */
 	int (*window)(struct cl_mg_issuer *is, const unsigned char *der, size_t len,
 	              struct cl_manage_window *w, int64_t *retry_after, char *err, size_t errlen);
+	/* Revokes m's certificate (RFC 5280 reason code); opens only what it
+	 * needs (no solvers). */
+	int (*revoke)(struct cl_mg_issuer *is, const struct cl_manage_material *m, int reason,
+	              char *err, size_t errlen);
 	void (*close)(struct cl_mg_issuer *is);
 };
 
@@ -48,6 +52,9 @@ int cl_mg_window(struct cl_mg_issuer *is, const unsigned char *der, size_t len,
                  struct cl_manage_window *w, int64_t *retry_after, char *err, size_t errlen);
 /* Whether this kind of issuer may have renewal windows (ACME). */
 bool cl_mg_has_window(const struct cl_mg_issuer *is);
+/* The revoke callback, under the handle's lock. */
+int cl_mg_revoke(struct cl_mg_issuer *is, const struct cl_manage_material *m, int reason,
+                 char *err, size_t errlen);
 /* Closes and frees (stops solvers, wipes keys). NULL allowed. */
 void cl_mg_issuer_free(struct cl_mg_issuer *is);
 

@@ -663,7 +663,7 @@ int cl_store_managed_rows(struct cl_store *s, const char *name,
 /*
  * Appends an audit event of a managed certificate: type manage.issued,
  * manage.renewed, manage.redeployed, manage.failed, manage.rolled_back,
- * manage.hook_failed; location "manage:NAME"; fp (may be NULL) the
+ * manage.hook_failed, manage.revoked; location "manage:NAME"; fp (may be NULL) the
  * certificate concerned; detail a JSON object text (may be NULL).
  */
 int cl_store_managed_event(struct cl_store *s, const char *type, const char *name,

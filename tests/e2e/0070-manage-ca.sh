@@ -310,16 +310,47 @@ net_nginx_start
 assert_eq "$(fp_of_file "$TLS/web.pem")" "$(served_fp "$PORT" www.example.internal)" "nginx serves web"
 OLD=$(served_fp "$PORT" www.example.internal)
 assert_rc 0 cl renew --force web
+cp "$TLS/web.pem" "$T/web-before-revoke.pem"
 NEW=$(fp_of_file "$TLS/web.pem")
 [[ $NEW != "$OLD" ]] || fail "not renewed"
 for ((i = 0; i < 100; i++)); do
     [[ $(served_fp "$PORT" www.example.internal) == "$NEW" ]] && break
     sleep 0.2
 done
-assert_eq "$NEW" "$(served_fp "$PORT" www.example.internal)" "nginx serves the renewed certificate"
+assert_eq "$NEW" "$(served_fp "$PORT" www.example.internal)" \
+    "nginx serves the renewed certificate (the one before: $OLD; hooks ran: $(wc -l <"$T/hook-web.log"))"
 run openssl s_client -connect "127.0.0.1:$PORT" -servername www.example.internal \
     -CAfile "$CA/root.pem" -verify_return_error -verify_hostname www.example.internal </dev/null
 assert_contains "$OUT" "Verify return code: 0 (ok)"
+
+# ---- revoke: a replacement is deployed (nginx serves it), then the old serial is revoked ------------
+OLDSER=$(openssl x509 -in "$TLS/web.pem" -noout -serial | sed 's/.*=//' | tr A-F a-f)
+assert_rc 0 cl revoke web --reason keyCompromise
+assert_contains "$OUT" "revoked      serial $OLDSER (keyCompromise) by Issuer"
+REPL=$(fp_of_file "$TLS/web.pem")
+[[ $REPL != "$NEW" ]] || fail "revoke deployed no replacement"
+[[ $(openssl x509 -in "$TLS/web.pem" -noout -pubkey) != "$(openssl x509 -in "$T/web-before-revoke.pem" -noout -pubkey)" ]] ||
+    fail "the replacement kept the compromised key"
+for ((i = 0; i < 100; i++)); do
+    [[ $(served_fp "$PORT" www.example.internal) == "$REPL" ]] && break
+    sleep 0.2
+done
+assert_eq "$REPL" "$(served_fp "$PORT" www.example.internal)" "nginx serves the replacement"
+assert_rc 0 cl ca list "$CA" --state revoked --format json
+pyassert "check([r['serial'] for r in d if r['reason'] == 'keyCompromise'] == ['$OLDSER'], d)"
+assert_rc 0 cl events --type manage.revoked --format json
+pyassert "check(len(d) == 1 and d[0]['location'] == 'manage:web' and d[0]['fingerprint_sha256'] == '$NEW' and d[0]['detail']['reason'] == 'keyCompromise' and d[0]['detail']['replaced'], d)"
+# --no-renew: revoked at once, still deployed; a name nobody manages
+OLDSER=$(openssl x509 -in "$TLS/web.pem" -noout -serial | sed 's/.*=//' | tr A-F a-f)
+assert_rc 0 cl revoke web --reason superseded --no-renew
+assert_contains "$OUT" "it is still deployed"
+assert_eq "$REPL" "$(fp_of_file "$TLS/web.pem")" "--no-renew leaves the files"
+assert_rc 0 cl ca list "$CA" --state revoked --format json
+pyassert "check(len(d) == 2 and '$OLDSER' in [r['serial'] for r in d], d)"
+assert_rc 1 cl revoke nosuch
+assert_contains "$ERR" "'nosuch' is not a managed certificate"
+assert_rc 2 cl revoke web --reason sometimes
+assert_contains "$ERR" "--reason 'sometimes'"
 
 # ---- the listing ------------------------------------------------------------------------------------
 assert_rc 0 cl managed --format csv

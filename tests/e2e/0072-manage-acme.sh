@@ -89,11 +89,31 @@ DNS:www.manage.test" "$(sans "$TLS/www.crt")" "names after the spec change"
 assert_rc 0 cl rollback www
 assert_eq "$FP2" "$(fp_of "$TLS/www.crt")" "rolled back"
 
+# ---- revoke: a replacement from Pebble first, then the old certificate revoked at Pebble -----------
+OLDSER=$(serial_of "$TLS/www.crt")
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" revoke www --reason superseded
+assert_contains "$OUT" "(superseded) by Issuer 'pebble'; the replacement above is deployed"
+FP3=$(fp_of "$TLS/www.crt")
+[[ $FP3 != "$FP2" ]] || fail "revoke deployed no replacement"
+verify_chain "$TLS/www.crt" "$ACME/main/root-0.pem" || fail "the replacement does not verify"
+pb_get main "/cert-status-by-serial/$OLDSER" "$ACME/status.json"
+pyassert -f "$ACME/status.json" 'check(d["Status"] == "Revoked" and d["Reason"] == 4, d)'
+pb_get main "/cert-status-by-serial/$(serial_of "$TLS/www.crt")" "$ACME/status.json"
+pyassert -f "$ACME/status.json" 'check(d["Status"] == "Valid", d)'
+# without the account key, the certificate's own key signs the request
+mv "$KEY" "$KEY.away"
+OLDSER=$(serial_of "$TLS/www.crt")
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" revoke www --reason keyCompromise --no-renew
+mv "$KEY.away" "$KEY"
+pb_get main "/cert-status-by-serial/$OLDSER" "$ACME/status.json"
+pyassert -f "$ACME/status.json" 'check(d["Status"] == "Revoked" and d["Reason"] == 1, d)'
+assert_eq "$FP3" "$(fp_of "$TLS/www.crt")" "--no-renew leaves the files"
+
 # ---- a CA that does not answer: failed, backing off, finding -----------------------------------------
 write_spec "https://127.0.0.1:$DEAD_PORT/dir" ", api.manage.test"
 assert_rc 3 timeout 120 "$CERTLEDGER" --db "$DB" apply "$SPEC"
 assert_contains "$OUT" "www                      failed"
-assert_eq "$FP2" "$(fp_of "$TLS/www.crt")" "files untouched by the failure"
+assert_eq "$FP3" "$(fp_of "$TLS/www.crt")" "files untouched by the failure"
 assert_eq failing "$(state www status)" "status"
 assert_rc 3 cl renew
 assert_contains "$OUT" "Backing off after failures"
