@@ -234,6 +234,7 @@ run rollback nosuch
 run revoke web --reason keyCompromise
 run revoke web --no-renew
 run revoke nosuch
+run account show nosuch
 run managed
 run managed --format json
 run managed --format csv

@@ -85,6 +85,7 @@ int cl_cmd_apply(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_renew(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_rollback(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_revoke(struct cl_cli *cli, int argc, char **argv);
+int cl_cmd_account(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_managed(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_events(struct cl_cli *cli, int argc, char **argv);
 int cl_cmd_findings(struct cl_cli *cli, int argc, char **argv);

@@ -548,7 +548,7 @@ out:
 	return rc;
 }
 
-enum { O_REASON = 100, O_NO_RENEW };
+enum { O_REASON = 100, O_NO_RENEW, O_SPEC };
 
 static const struct option revoke_opts[] = {
 	{ "reason", required_argument, NULL, O_REASON },
@@ -751,4 +751,176 @@ int cl_cmd_managed(struct cl_cli *cli, int argc, char **argv)
 	if (rc != CL_OK)
 		return cl_cli_exit_for(rc);
 	return l.rows ? CL_EXIT_OK : CL_EXIT_NOMATCH;
+}
+
+/* ---- account ------------------------------------------------------------------------------- */
+
+static const struct option account_opts[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "spec", required_argument, NULL, O_SPEC },
+	{ 0 },
+};
+
+/*
+ * The Issuer named name: in the spec file given, else in the specs kept in
+ * the inventory (one of them must hold it, or all that do must agree on
+ * the server and the account key). *spec owns *out.
+ */
+static int find_issuer(struct cl_store *s, const char *file, const char *name,
+                       struct cl_manage_spec **spec, const struct cl_manage_issuer **out)
+{
+	struct specs l = { 0 };
+	struct cl_manage_spec *sp = NULL;
+	char err[2048], first[PATH_MAX] = "";
+	size_t k, i;
+	int rc = CL_OK, found = 0;
+
+	*spec = NULL;
+	*out = NULL;
+	if (file) {
+		if ((rc = cl_manage_spec_load(spec, file, err, sizeof err)) != CL_OK) {
+			fprintf(stderr, "certledger account: %s\n", err);
+			return rc;
+		}
+		for (i = 0; i < (*spec)->nissuers; i++)
+			if (strcmp((*spec)->issuers[i].name, name) == 0)
+				*out = &(*spec)->issuers[i];
+		if (!*out) {
+			fprintf(stderr, "certledger account: %s has no Issuer '%s'\n", file, name);
+			return CL_ERR_NOTFOUND;
+		}
+		return CL_OK;
+	}
+	if ((rc = cl_store_managed_specs(s, add_spec, &l)) != CL_OK) {
+		cl_log(CL_LOG_ERROR, "%s", rc == CL_ERR_NOMEM ? "out of memory" : cl_store_errmsg(s));
+		goto out;
+	}
+	for (k = 0; k < l.n && rc == CL_OK; k++) {
+		if (cl_manage_spec_parse(&sp, l.v[k].text, strlen(l.v[k].text), l.v[k].source, err,
+		                         sizeof err) != CL_OK)
+			continue;
+		for (i = 0; i < sp->nissuers; i++) {
+			const struct cl_manage_issuer *is = &sp->issuers[i];
+			if (strcmp(is->name, name) != 0)
+				continue;
+			if (found++ == 0) {
+				*spec = sp;
+				*out = is;
+				snprintf(first, sizeof first, "%s", l.v[k].source);
+				sp = NULL;
+			} else if (is->acme != (*out)->acme ||
+			           (is->acme && (strcmp(is->server, (*out)->server) != 0 ||
+			                         (is->account_key == NULL) != ((*out)->account_key == NULL) ||
+			                         (is->account_key &&
+			                          strcmp(is->account_key, (*out)->account_key) != 0)))) {
+				fprintf(stderr, "certledger account: Issuer '%s' differs between %s and %s: "
+				        "name the spec with --spec FILE\n", name, first, l.v[k].source);
+				rc = CL_ERR_USAGE;
+			}
+			break;
+		}
+		cl_manage_spec_free(sp);
+		sp = NULL;
+	}
+	if (rc == CL_OK && !found) {
+		fprintf(stderr, "certledger account: no applied spec has an Issuer '%s' (give the spec "
+		        "with --spec FILE)\n", name);
+		rc = CL_ERR_NOTFOUND;
+	}
+out:
+	if (rc != CL_OK) {
+		cl_manage_spec_free(*spec);
+		*spec = NULL;
+		*out = NULL;
+	}
+	specs_free(&l);
+	return rc;
+}
+
+int cl_cmd_account(struct cl_cli *cli, int argc, char **argv)
+{
+	static const char *const ops[] = { "show", "rollover", "deactivate" };
+	enum cl_format fmt = CL_FMT_TABLE;
+	const struct cl_manage_issuer *is;
+	struct cl_manage_spec *spec = NULL;
+	struct cl_manage_account ac;
+	struct cl_store *s = NULL;
+	const char *file = NULL, *name;
+	char err[2048], dir[PATH_MAX];
+	int opt, rc, op = -1;
+	size_t i;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", cl_cli_longopts(account_opts, false), NULL))
+	       != -1) {
+		switch (opt) {
+		case OPT_FORMAT:
+			if (cl_format_parse(optarg, &fmt) != CL_OK || fmt == CL_FMT_CSV)
+				return cl_cli_usage("account", "--format must be table or json");
+			break;
+		case O_SPEC: file = optarg; break;
+		case OPT_DB: cli->db = optarg; break;
+		case OPT_HELP: cl_cli_help(cl_cli_find("account")); return CL_EXIT_OK;
+		default: return cl_cli_usage("account", "unknown option");
+		}
+	}
+	if (argc - optind != 2)
+		return cl_cli_usage("account", "give an operation (show, rollover, deactivate) and "
+		                    "the Issuer's name");
+	for (i = 0; i < CL_ARRAY_LEN(ops); i++)
+		if (strcmp(argv[optind], ops[i]) == 0)
+			op = (int)i;
+	if (op < 0)
+		return cl_cli_usage("account", "unknown operation '%s' (show, rollover, deactivate)",
+		                    argv[optind]);
+	name = argv[optind + 1];
+	if ((rc = cl_cli_open(cli, 0, &s)) != CL_OK)
+		return cl_cli_exit_for(rc);
+	if ((rc = find_issuer(s, file, name, &spec, &is)) != CL_OK)
+		goto out;
+	state_dir(cli, dir, sizeof dir);
+	if ((rc = cl_manage_account(is, dir, (enum cl_manage_account_op)op, NULL, &ac, err,
+	                            sizeof err)) != CL_OK) {
+		fprintf(stderr, "certledger account: %s\n", err);
+		goto out;
+	}
+	if (op != CL_MANAGE_ACCOUNT_SHOW) {
+		json_t *j = json_pack("{s:s,s:s,s:s}", "issuer", name, "server", ac.server,
+		                      "account", ac.url);
+		char *detail = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (cl_store_managed_event(s, op == CL_MANAGE_ACCOUNT_ROLLOVER
+		                              ? "manage.account_rolled_over" : "manage.account_deactivated",
+		                           name, NULL, detail, cl_now()) != CL_OK)
+			cl_log(CL_LOG_WARN, "recording the event: %s", cl_store_errmsg(s));
+		free(detail);
+		json_decref(j);
+	}
+	if (fmt == CL_FMT_JSON) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:s?,s:b,s:s?}", "issuer", name,
+		                      "server", ac.server, "key_file", ac.key_path,
+		                      "key_present", ac.key_present,
+		                      "key_type", ac.key_present ? ac.key_type : NULL,
+		                      "account_exists", ac.exists, "account_url",
+		                      ac.exists ? ac.url : NULL);
+		if (o) {
+			json_dumpf(o, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(o);
+		}
+	} else if (!cli->quiet) {
+		if (op == CL_MANAGE_ACCOUNT_ROLLOVER)
+			printf("account of Issuer '%s' rolled over to a new %s key\n", name, ac.key_type);
+		else if (op == CL_MANAGE_ACCOUNT_DEACTIVATE)
+			printf("account of Issuer '%s' deactivated; its key is now %s.deactivated and the "
+			       "next apply registers a new account\n", name, ac.key_path);
+		printf("  server       %s\n  account key  %s (%s)\n  account      %s\n", ac.server,
+		       ac.key_path, ac.key_present ? ac.key_type : "not created yet",
+		       ac.exists ? ac.url : "none for this key");
+	}
+out:
+	cl_manage_spec_free(spec);
+	cl_store_close(s);
+	if (rc == CL_ERR_NOTFOUND)
+		return CL_EXIT_NOMATCH;
+	return cl_cli_exit_for(rc);
 }

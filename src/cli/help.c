@@ -694,6 +694,39 @@ static const char help_revoke[] =
 "    certledger revoke web --reason keyCompromise\n"
 "    certledger revoke old-api --reason cessationOfOperation --no-renew\n";
 
+static const char help_account[] =
+"NAME\n"
+"    certledger account - the ACME account of an Issuer: show, roll over,\n"
+"    deactivate\n\n"
+"SYNOPSIS\n"
+"    certledger account show|rollover|deactivate ISSUER [--spec FILE]\n"
+"                       [--format table|json]\n\n"
+"DESCRIPTION\n"
+"    ISSUER names an ACME Issuer of the specs applied before (certledger\n"
+"    apply), or of --spec FILE. Its account key is spec.acme.accountKey, or\n"
+"    acme/ISSUER.key beside the inventory, made by the first apply.\n\n"
+"    show asks the CA which account the key has (never creating one) and\n"
+"    prints the server, the key file and type, and the account URL.\n\n"
+"    rollover replaces the account key (RFC 8555 7.3.5) with a new key of the\n"
+"    same type: the new key is written to KEY.new (0600) before the CA is\n"
+"    asked and renamed over KEY afterwards, so a crash in between leaves it in\n"
+"    KEY.new, never lost. Certificates are not touched.\n\n"
+"    deactivate deactivates the account (RFC 8555 7.3.6): the CA refuses it\n"
+"    from then on. The key is renamed to KEY.deactivated, so the next apply or\n"
+"    renew registers a new account with a new key. Certificates already\n"
+"    issued stay valid.\n\n"
+"    rollover and deactivate are recorded as events\n"
+"    (manage.account_rolled_over, manage.account_deactivated).\n\n"
+"OPTIONS\n"
+"    --spec FILE      the spec holding ISSUER, instead of the applied ones\n"
+"    --format FMT     table (default) or json\n\n"
+"EXIT STATUS\n"
+"    0 done, 1 no such Issuer (or, for rollover and deactivate, no account),\n"
+"    2 usage, 3 the CA refused or could not be reached.\n\n"
+"EXAMPLES\n"
+"    certledger account show letsencrypt\n"
+"    certledger account rollover letsencrypt\n";
+
 static const char help_managed[] =
 "NAME\n"
 "    certledger managed - the managed certificates and their state\n\n"
@@ -782,6 +815,8 @@ const struct cl_cmd cl_cmds[] = {
 	  help_rollback },
 	{ "revoke", cl_cmd_revoke, "replace and revoke a managed certificate (ACME or internal CA)",
 	  help_revoke },
+	{ "account", cl_cmd_account, "the ACME account of an Issuer: show, roll over, deactivate",
+	  help_account },
 	{ "managed", cl_cmd_managed, "the managed certificates and their state", help_managed },
 	{ "help", cl_cmd_help, "show help for a command", help_help },
 	{ "version", cl_cmd_version, "print the version", help_version },

@@ -6,6 +6,7 @@
  * issuance makes its own (solvers and the account key are shared).
  */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -481,6 +483,116 @@ static const struct cl_mg_issuer_ops acme_ops = {
 	.kind = "acme", .open = acme_open, .issue = acme_issue, .window = acme_window,
 	.revoke = acme_revoke, .close = acme_close,
 };
+
+/* ---- the ACME account (certledger account) --------------------------------------------- */
+
+static enum cl_acme_keytype keytype_of(EVP_PKEY *k)
+{
+	int bits = EVP_PKEY_get_bits(k);
+
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
+		return bits >= 4096 ? CL_ACME_KEY_RSA4096 : bits >= 3072 ? CL_ACME_KEY_RSA3072
+		       : CL_ACME_KEY_RSA2048;
+	return bits >= 384 ? CL_ACME_KEY_EC384 : CL_ACME_KEY_EC256;
+}
+
+static void key_desc(EVP_PKEY *k, char *buf, size_t len)
+{
+	if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
+		snprintf(buf, len, "RSA %d", EVP_PKEY_get_bits(k));
+	else
+		snprintf(buf, len, "ECDSA P-%d", EVP_PKEY_get_bits(k));
+}
+
+int cl_manage_account(const struct cl_manage_issuer *sp, const char *state_dir,
+                      enum cl_manage_account_op op, volatile sig_atomic_t *stop,
+                      struct cl_manage_account *out, char *err, size_t errlen)
+{
+	struct cl_mg_issuer is = { .spec = sp, .state_dir = state_dir, .stop = stop };
+	char aside[PATH_MAX + 16];
+	EVP_PKEY *key = NULL, *nk = NULL;
+	struct cl_acme *a = NULL;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!sp->acme) {
+		snprintf(err, errlen, "Issuer '%s' is an internal CA, not an ACME account", sp->name);
+		return CL_ERR_USAGE;
+	}
+	snprintf(out->server, sizeof out->server, "%s", sp->server);
+	if ((rc = account_path(&is, out->key_path, sizeof out->key_path, err, errlen)) != CL_OK)
+		return rc;
+	if ((rc = cl_acme_key_load(&key, out->key_path)) != CL_OK) {
+		if (rc == CL_ERR_IO && errno == ENOENT && op == CL_MANAGE_ACCOUNT_SHOW)
+			return CL_OK;   /* no key yet: the first apply registers one */
+		snprintf(err, errlen, "Issuer '%s': account key %s: %s", sp->name, out->key_path,
+		         rc == CL_ERR_IO ? strerror(errno) : cl_strerror(rc));
+		return rc == CL_ERR_IO && errno == ENOENT ? CL_ERR_NOTFOUND : rc;
+	}
+	out->key_present = true;
+	key_desc(key, out->key_type, sizeof out->key_type);
+	is.account = key;
+	rc = acme_client(&is, &a, true, err, errlen);
+	is.account = NULL;
+	if (rc == CL_ERR_NOTFOUND && op == CL_MANAGE_ACCOUNT_SHOW) {
+		rc = CL_OK;   /* the CA knows no account for this key */
+		goto out;
+	}
+	if (rc != CL_OK)
+		goto out;
+	out->exists = true;
+	snprintf(out->url, sizeof out->url, "%s", cl_acme_get0_account_url(a));
+	switch (op) {
+	case CL_MANAGE_ACCOUNT_SHOW:
+		break;
+	case CL_MANAGE_ACCOUNT_ROLLOVER:
+		/* the new key is on disk (0600) before the CA hears of it: a crash
+		 * after the change leaves it in KEY.new, never lost */
+		snprintf(aside, sizeof aside, "%s.new", out->key_path);
+		if ((rc = cl_acme_key_new(&nk, keytype_of(key))) != CL_OK ||
+		    (rc = cl_acme_key_save(nk, aside)) != CL_OK) {
+			snprintf(err, errlen, "Issuer '%s': cannot write the new key %s: %s", sp->name,
+			         aside, rc == CL_ERR_IO ? strerror(errno) : cl_strerror(rc));
+			goto out;
+		}
+		if ((rc = cl_acme_key_change(a, nk)) != CL_OK) {
+			snprintf(err, errlen, "Issuer '%s': %s", sp->name, cl_acme_get0_error(a));
+			unlink(aside);
+			goto out;
+		}
+		if (rename(aside, out->key_path) != 0) {
+			snprintf(err, errlen, "Issuer '%s': the CA has the new key, but it could not be "
+			         "moved into place (%s): rename %s to %s", sp->name, strerror(errno), aside,
+			         out->key_path);
+			rc = CL_ERR_IO;
+			goto out;
+		}
+		snprintf(aside, sizeof aside, "%s", out->key_path);
+		(void)cl_fsync_dir(dirname(aside));
+		key_desc(nk, out->key_type, sizeof out->key_type);
+		break;
+	case CL_MANAGE_ACCOUNT_DEACTIVATE:
+		if ((rc = cl_acme_deactivate_account(a)) != CL_OK) {
+			snprintf(err, errlen, "Issuer '%s': %s", sp->name, cl_acme_get0_error(a));
+			goto out;
+		}
+		/* the key is useless now; the next apply registers a new account */
+		snprintf(aside, sizeof aside, "%s.deactivated", out->key_path);
+		if (rename(out->key_path, aside) != 0) {
+			snprintf(err, errlen, "Issuer '%s': deactivated, but the key could not be set "
+			         "aside: rename %s: %s", sp->name, out->key_path, strerror(errno));
+			rc = CL_ERR_IO;
+			goto out;
+		}
+		out->exists = false;
+		break;
+	}
+out:
+	cl_acme_free(a);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(nk);
+	return rc;
+}
 
 /* ---- the handle --------------------------------------------------------------------------- */
 

@@ -416,6 +416,37 @@ int cl_manage_revoke(struct cl_store *s, const struct cl_manage_spec *spec, cons
                      struct cl_manage_stats *st, struct cl_manage_revoked *out, char *err,
                      size_t errlen);
 
+/* ---- the ACME account of an Issuer ---------------------------------------------- */
+
+enum cl_manage_account_op {
+	CL_MANAGE_ACCOUNT_SHOW,     /* what the CA knows of the key's account */
+	CL_MANAGE_ACCOUNT_ROLLOVER, /* a new account key (RFC 8555 7.3.5) */
+	CL_MANAGE_ACCOUNT_DEACTIVATE,   /* RFC 8555 7.3.6; the key is set aside */
+};
+
+struct cl_manage_account {
+	char server[512];           /* the directory URL */
+	char key_path[4096];
+	bool key_present;
+	char key_type[32];          /* "ECDSA P-256", "RSA 2048" */
+	bool exists;                /* the CA has an account for the key */
+	char url[512];              /* its URL */
+};
+
+/*
+ * Shows, rolls over or deactivates the account of an ACME Issuer (its
+ * account key: spec.acme.accountKey, else STATE_DIR/acme/NAME.key). A
+ * rollover writes the new key to KEY.new (0600) before the CA is asked,
+ * then renames it over KEY (a crash in between leaves it in KEY.new); a
+ * deactivation renames KEY to KEY.deactivated, so the next apply
+ * registers a new account. SHOW of an Issuer without a key or account
+ * returns CL_OK with key_present / exists false; the other operations
+ * then return CL_ERR_NOTFOUND. CL_ERR_USAGE for an internal CA.
+ */
+int cl_manage_account(const struct cl_manage_issuer *is, const char *state_dir,
+                      enum cl_manage_account_op op, volatile sig_atomic_t *stop,
+                      struct cl_manage_account *out, char *err, size_t errlen);
+
 /* "unchanged", "issued", "renewed", ... (static). */
 const char *cl_manage_outcome_name(enum cl_manage_outcome o);
 /* "keep", "issue", "renew", "redeploy", "wait" (static). */

@@ -109,6 +109,38 @@ pb_get main "/cert-status-by-serial/$OLDSER" "$ACME/status.json"
 pyassert -f "$ACME/status.json" 'check(d["Status"] == "Revoked" and d["Reason"] == 1, d)'
 assert_eq "$FP3" "$(fp_of "$TLS/www.crt")" "--no-renew leaves the files"
 
+# ---- the account: show, roll over (issuance goes on with the new key), deactivate -------------------
+acct() { # FIELD: of `account show pebble --format json`
+    cl account show pebble --format json | "$PY" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print("" if v is None else v)' "$1"
+}
+assert_rc 0 cl account show pebble
+assert_contains "$OUT" "account key  $KEY (ECDSA P-256)"
+URL1=$(acct account_url)
+[[ $URL1 == https://127.0.0.1:* ]] || fail "account URL: $URL1"
+PUB1=$(openssl pkey -in "$KEY" -pubout)
+assert_rc 0 cl account rollover pebble
+assert_contains "$OUT" "rolled over to a new ECDSA P-256 key"
+[[ $(openssl pkey -in "$KEY" -pubout) != "$PUB1" ]] || fail "rollover kept the key"
+[[ ! -e $KEY.new ]] || fail "KEY.new left behind"
+assert_eq "0600" "$(stat -c %04a "$KEY")" "mode of the new account key"
+assert_eq "$URL1" "$(acct account_url)" "the same account after the rollover"
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" renew --force www
+assert_contains "$OUT" "Renewed:"
+assert_rc 0 cl account deactivate pebble
+assert_contains "$OUT" "deactivated"
+[[ -f $KEY.deactivated && ! -e $KEY ]] || fail "the deactivated key was not set aside"
+assert_eq "False" "$(acct key_present)" "no key after deactivation"
+assert_rc 0 timeout 120 "$CERTLEDGER" --db "$DB" renew --force www
+assert_contains "$OUT" "Renewed:"
+URL2=$(acct account_url)
+[[ -n $URL2 && $URL2 != "$URL1" ]] || fail "no new account after deactivation: $URL2"
+FP3=$(fp_of "$TLS/www.crt")
+assert_rc 0 cl events --type 'manage.account_*' --format json
+pyassert 'check([e["event_type"] for e in d] == ["manage.account_deactivated", "manage.account_rolled_over"] or [e["event_type"] for e in d] == ["manage.account_rolled_over", "manage.account_deactivated"], d)'
+assert_rc 1 cl account show nosuch
+assert_contains "$ERR" "no applied spec has an Issuer 'nosuch'"
+assert_rc 2 cl account explode pebble
+
 # ---- a CA that does not answer: failed, backing off, finding -----------------------------------------
 write_spec "https://127.0.0.1:$DEAD_PORT/dir" ", api.manage.test"
 assert_rc 3 timeout 120 "$CERTLEDGER" --db "$DB" apply "$SPEC"
