@@ -34,6 +34,9 @@
 #define CL_AT_NEW_CERT "domain.new_cert"        /* new certificate for a watched domain */
 #define CL_AT_NEW_ISSUER "domain.new_issuer"    /* ... from an issuer not seen for it */
 #define CL_AT_FINDING "finding.opened"          /* a policy finding */
+#define CL_AT_RENEWAL_FAILING "manage.renewal_failing" /* a managed certificate's renewal
+                                                   (or issuance) keeps failing */
+#define CL_AT_HOOK_FAILED "manage.hook_failed"  /* a managed certificate's deploy hook failed */
 #define CL_AT_TEST "test"                       /* `certledger alerts test` */
 
 /*
@@ -68,6 +71,11 @@ struct cl_alert_msg {
 	const char *detail;        /* e.g. "was 1a2b..., now 3c4d...", a finding's
 	                              message */
 	const char *dashboard_url; /* link back, from the config; may be NULL */
+	/* managed certificates (manage.* alerts): the name in the spec, the
+	 * consecutive failures and when renewal is tried next (NULL/0 else) */
+	const char *managed;
+	int failures;
+	int64_t next_attempt;
 	int64_t ends_at;           /* firing: until when a receiver that expires
 	                              alerts (Alertmanager) keeps it active unless
 	                              it is sent again; 0 = the receiver's default */
@@ -78,7 +86,8 @@ struct cl_alert_msg {
  * event_type, action, severity, summary, alert_key, id, certificate_subject,
  * certificate_serial, issuer, expiration_date (RFC 3339), days_left,
  * fingerprint_sha256, locations (array), owner, environment, tags,
- * threshold, detail. New reference.
+ * threshold, detail; for manage.* alerts also managed, failures and
+ * next_attempt (RFC 3339), left out for the others. New reference.
  */
 json_t *cl_alert_msg_json(const struct cl_alert_msg *m);
 

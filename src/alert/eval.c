@@ -40,6 +40,16 @@ struct pending {
 	bool oneshot;
 	long firing;          /* index into firing, -1 none */
 	const char *threshold;
+	char *managed;        /* manage.* alerts: the certificate's name in the spec */
+	int failures;
+	int64_t next_attempt;
+};
+
+/* An open manage.* finding whose alert is not firing yet: its managed row
+ * is read after the findings pass. */
+struct mfind {
+	char *rule, *name, *fp, *message;
+	int64_t id;
 };
 
 struct eval {
@@ -63,6 +73,9 @@ struct eval {
 	/* watched domains: "pattern\x1fissuer" known before / seen now */
 	struct cl_strmap known_issuers, now_issuers;
 	struct cl_strmap patterns_known;  /* patterns with a known issuer */
+	/* manage.* findings to alert on */
+	struct mfind *mf;
+	size_t nmf, capmf;
 	int64_t event_cursor;
 	int rc;
 };
@@ -102,6 +115,7 @@ static void pending_free(struct pending *p)
 	free(p->summary);
 	free(p->detail);
 	free(p->target);
+	free(p->managed);
 }
 
 static void alert_row_free(struct cl_alert_row *r)
@@ -364,6 +378,9 @@ static int transition(struct eval *e, const struct pending *p, const struct cert
 	m.threshold = p->threshold;
 	m.detail = p->detail;
 	m.dashboard_url = e->cfg->dashboard_url;
+	m.managed = p->managed;
+	m.failures = p->failures;
+	m.next_attempt = p->next_attempt;
 	if (ci) {
 		m.fingerprint_sha256 = ci->fp;
 		if (ci->found) {
@@ -543,8 +560,8 @@ static int on_finding(void *arg, const struct cl_finding_row *r)
 	struct pending p;
 	long ci;
 
-	/* covered by the expiry and unreachable alerts */
-	if (strncmp(r->rule, "policy.expiry.", 14) == 0 ||
+	/* covered by the expiry, unreachable and managed-certificate alerts */
+	if (strncmp(r->rule, "policy.expiry.", 14) == 0 || strncmp(r->rule, "manage.", 7) == 0 ||
 	    (strncmp(r->rule, "tls.", 4) == 0 && strncmp(r->rule, "tls.verify.", 11) != 0))
 		return CL_OK;
 	ci = want_cert(e, r->fp);
@@ -553,6 +570,149 @@ static int on_finding(void *arg, const struct cl_finding_row *r)
 	p = mkpending_c(key, CL_AT_FINDING, r->severity, NULL, summary, r->message, r->target, ci,
 	              false);
 	return add_pending(e, &p) == CL_OK ? e->rc : CL_ERR_NOMEM;
+}
+
+static void mfind_free(struct mfind *f)
+{
+	free(f->rule);
+	free(f->name);
+	free(f->fp);
+	free(f->message);
+}
+
+/* Open manage.renewal_failing / manage.hook_failed findings (target manage:NAME). */
+static int on_manage_finding(void *arg, const struct cl_finding_row *r)
+{
+	struct eval *e = arg;
+	const char *type, *name;
+	char key[400];
+	struct mfind f = { 0 };
+
+	if (strcmp(r->rule, "manage.renewal_failing") == 0 && e->ru->renewal_failing)
+		type = CL_AT_RENEWAL_FAILING;
+	else if (strcmp(r->rule, "manage.hook_failed") == 0 && e->ru->hook_failed)
+		type = CL_AT_HOOK_FAILED;
+	else
+		return CL_OK;
+	if (!r->target || strncmp(r->target, "manage:", 7) != 0 || !r->target[7])
+		return CL_OK;
+	name = r->target + 7;
+	/* one alert per failure streak: the finding's row lives as long as it */
+	snprintf(key, sizeof key, "%s:%.200s:%lld", type, name, (long long)r->id);
+	if (already(e, key, NULL))
+		return CL_OK;
+	f.id = r->id;
+	if (!(f.rule = strdup(type)) || !(f.name = strdup(name)) ||
+	    (r->fp && !(f.fp = strdup(r->fp))) || (r->message && !(f.message = strdup(r->message))) ||
+	    CL_GROW(e->mf, e->capmf, e->nmf + 1) != CL_OK) {
+		mfind_free(&f);
+		return CL_ERR_NOMEM;
+	}
+	e->mf[e->nmf++] = f;
+	return CL_OK;
+}
+
+/* What an alert needs of a managed certificate's state (owned copies). */
+struct mstate {
+	bool found;
+	char *fp, *last_error;
+	int64_t not_after, next_attempt;
+	int failures;
+};
+
+static int on_managed(void *arg, const struct cl_managed_row *r)
+{
+	struct mstate *m = arg;
+
+	m->found = true;
+	m->not_after = r->not_after;
+	m->next_attempt = r->next_attempt;
+	m->failures = r->failures;
+	if ((r->fp && !(m->fp = strdup(r->fp))) ||
+	    (r->last_error && !(m->last_error = strdup(r->last_error))))
+		return CL_ERR_NOMEM;
+	return CL_OK;
+}
+
+/* s with control characters as spaces, cut to len - 1 bytes (never a secret:
+ * the reconcile keeps none in its errors). */
+static const char *sanitized(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	snprintf(buf, len, "%s", s ? s : "");
+	for (i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	return buf;
+}
+
+/* The alerts of the manage.* findings collected: read each one's state, then
+ * queue it for the certificate pass (which fills the deployed certificate's
+ * facts). */
+static int manage_pending(struct eval *e)
+{
+	char key[400], summary[2048], err[1100], nx[40], day[16], left[160];
+	size_t i;
+	int rc = CL_OK;
+
+	for (i = 0; rc == CL_OK && i < e->nmf; i++) {
+		const struct mfind *f = &e->mf[i];
+		struct mstate m = { 0 };
+		const char *fp, *sev;
+		char target[300];
+		struct pending p;
+		long ci;
+
+		if ((rc = cl_store_managed_rows(e->s, f->name, on_managed, &m)) != CL_OK)
+			goto next;
+		fp = m.fp ? m.fp : f->fp;
+		ci = want_cert(e, fp);
+		snprintf(key, sizeof key, "%s:%.200s:%lld", f->rule, f->name, (long long)f->id);
+		snprintf(target, sizeof target, "manage:%s", f->name);
+		if (strcmp(f->rule, CL_AT_RENEWAL_FAILING) == 0) {
+			bool valid = m.fp && m.not_after > e->now;
+			long dl = valid ? days_left(m.not_after, e->now) : 0;
+			sanitized(err, sizeof err, m.last_error ? m.last_error : f->message);
+			if (!valid)
+				snprintf(left, sizeof left, "no valid certificate is deployed");
+			else
+				snprintf(left, sizeof left, "the deployed certificate expires in %ld day%s "
+				         "(%s)", dl, dl == 1 ? "" : "s", day_str(day, sizeof day, m.not_after));
+			if (m.next_attempt)
+				cl_time_fmt(nx, sizeof nx, m.next_attempt);
+			else
+				snprintf(nx, sizeof nx, "at the next run");
+			snprintf(summary, sizeof summary, "%s: %s failing (%d failure%s in a row): %.1000s; "
+			         "next attempt %s; %s", f->name, m.fp ? "renewal" : "issuance",
+			         m.failures, m.failures == 1 ? "" : "s", err, nx, left);
+			/* critical when nothing valid will be deployed by the next attempt */
+			sev = !valid || (m.next_attempt && m.not_after <= m.next_attempt) ? "critical"
+			      : m.not_after - e->now <= 7 * DAY ? "error" : "warning";
+		} else {
+			sanitized(err, sizeof err, f->message);
+			snprintf(summary, sizeof summary, "%s: a deploy hook failed: %.1000s (the new "
+			         "files are in place; the hooks run again at every reconcile)", f->name,
+			         err);
+			sev = "error";
+		}
+		p = mkpending_c(key, f->rule, sev, NULL, summary, err, target, ci, false);
+		if (!(p.managed = strdup(f->name))) {
+			pending_free(&p);
+			rc = CL_ERR_NOMEM;
+			goto next;
+		}
+		if (strcmp(f->rule, CL_AT_RENEWAL_FAILING) == 0) {
+			p.failures = m.failures;
+			p.next_attempt = m.next_attempt;
+		}
+		if ((rc = add_pending(e, &p)) != CL_OK)
+			pending_free(&p);
+next:
+		free(m.fp);
+		free(m.last_error);
+	}
+	return rc == CL_OK ? e->rc : rc;
 }
 
 static int on_change(void *arg, const struct cl_event_row *ev)
@@ -896,9 +1056,18 @@ static int resolve_unseen(struct eval *e)
 			why = "the endpoint answers TLS again, or is no longer scanned";
 		else if (strncmp(f->key, "finding:", 8) == 0)
 			why = "the finding was resolved";
+		else if (strcmp(f->type, CL_AT_RENEWAL_FAILING) == 0)
+			why = !e->ru->renewal_failing ? "alerts.renewal_failing was switched off"
+			      : "the renewal succeeded (or the certificate is no longer managed)";
+		else if (strcmp(f->type, CL_AT_HOOK_FAILED) == 0)
+			why = !e->ru->hook_failed ? "alerts.hook_failed was switched off"
+			      : "the deploy hooks succeeded (or the certificate is no longer managed)";
 		snprintf(summary, sizeof summary, "resolved: %s (%s)", f->summary, why);
 		p = mkpending_c(f->key, f->type, f->severity, f->level, summary, why, f->target, ci,
 		              false);
+		if (strncmp(f->type, "manage.", 7) == 0 && f->target &&
+		    strncmp(f->target, "manage:", 7) == 0)
+			p.managed = xstrdup(f->target + 7);
 		p.firing = (long)i;
 		p.threshold = f->level;
 		rc = transition(e, &p, ci >= 0 ? &e->certs[ci] : NULL, "resolved");
@@ -939,6 +1108,12 @@ int cl_alert_evaluate(struct cl_store *s, const struct cl_config *cfg, int64_t n
 	if (e.ru->finding_min_severity) {
 		ff.severity = e.ru->finding_min_severity;
 		if ((rc = cl_store_findings(s, &ff, on_finding, &e)) != CL_OK)
+			goto out;
+	}
+	if (e.ru->renewal_failing || e.ru->hook_failed) {
+		struct cl_finding_filter mff = { .rule = "manage.*" };
+		if ((rc = cl_store_findings(s, &mff, on_manage_finding, &e)) != CL_OK ||
+		    (rc = manage_pending(&e)) != CL_OK)
 			goto out;
 	}
 	evf.since = e.last_eval;
@@ -987,6 +1162,9 @@ out:
 	for (i = 0; i < e.npend; i++)
 		pending_free(&e.pend[i]);
 	free(e.pend);
+	for (i = 0; i < e.nmf; i++)
+		mfind_free(&e.mf[i]);
+	free(e.mf);
 	cl_strmap_free(&e.fmap);
 	cl_strmap_free(&e.want);
 	cl_strmap_free(&e.known_issuers);

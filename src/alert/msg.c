@@ -4,6 +4,7 @@
  * cl_alert_msg_json wrote.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alert/alert.h"
@@ -105,6 +106,12 @@ json_t *cl_alert_msg_json(const struct cl_alert_msg *m)
 	put(&w, "threshold", jstr(m->threshold));
 	put(&w, "detail", jstr(m->detail));
 	put(&w, "dashboard_url", jstr(m->dashboard_url));
+	if (m->managed)
+		put(&w, "managed", jstr(m->managed));
+	if (m->failures)
+		put(&w, "failures", json_integer(m->failures));
+	if (m->next_attempt)
+		put(&w, "next_attempt", jtime(m->next_attempt));
 	if (m->ends_at)
 		put(&w, "ends_at", jtime(m->ends_at));
 	if (w.failed) {
@@ -192,7 +199,7 @@ int cl_alert_msg_from_json(struct cl_alert_msg *m, json_t *j, void **strs)
 		SF(id), SF(alert_key), SF(event_type), SF(action), SF(severity), SF(summary),
 		SF(certificate_subject), SF(subject_cn), SF(certificate_serial), SF(issuer),
 		SF(issuer_cn), SF(fingerprint_sha256), SF(owner), SF(environment), SF(threshold),
-		SF(detail), SF(dashboard_url),
+		SF(detail), SF(dashboard_url), SF(managed),
 #undef SF
 	};
 	const char **arr = NULL;
@@ -211,8 +218,16 @@ int cl_alert_msg_from_json(struct cl_alert_msg *m, json_t *j, void **strs)
 	}
 	if (get_time(j, "timestamp", &m->timestamp) != CL_OK ||
 	    get_time(j, "not_before", &m->not_before) != CL_OK ||
-	    get_time(j, "ends_at", &m->ends_at) != CL_OK)
+	    get_time(j, "ends_at", &m->ends_at) != CL_OK ||
+	    get_time(j, "next_attempt", &m->next_attempt) != CL_OK)
 		goto out;
+	v = json_object_get(j, "failures");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > INT_MAX)
+			goto out;
+		m->failures = (int)json_integer_value(v);
+	}
 	/* the exact seconds when present, else the RFC 3339 date */
 	v = json_object_get(j, "not_after");
 	if (v != NULL && !json_is_null(v)) {

@@ -123,6 +123,8 @@ const char *cl_notify_event_title(const char *t)
 		{ CL_AT_NEW_CERT, "New certificate for a watched domain" },
 		{ CL_AT_NEW_ISSUER, "New issuer for a watched domain" },
 		{ CL_AT_FINDING, "Policy finding" },
+		{ CL_AT_RENEWAL_FAILING, "Certificate renewal failing" },
+		{ CL_AT_HOOK_FAILED, "Deploy hook failed" },
 		{ CL_AT_TEST, "Test alert" },
 	};
 	size_t i;
@@ -267,6 +269,19 @@ int cl_notify_text_details(struct cl_buf *b, const struct cl_alert_msg *m, const
 		if (rc != CL_OK)
 			return rc;
 	}
+	if ((rc = detail_line(b, indent, eol, "Managed:", m->managed)) != CL_OK)
+		return rc;
+	if (m->failures) {
+		char n[32];
+
+		snprintf(n, sizeof n, "%d in a row", m->failures);
+		if ((rc = detail_line(b, indent, eol, "Failures:", n)) != CL_OK)
+			return rc;
+	}
+	if (m->next_attempt &&
+	    (rc = detail_line(b, indent, eol, "Next attempt:",
+	                      cl_time_fmt(t, sizeof t, m->next_attempt))) != CL_OK)
+		return rc;
 	if ((rc = detail_line(b, indent, eol, "Threshold:", m->threshold)) != CL_OK ||
 	    (rc = detail_line(b, indent, eol, "Detail:", m->detail)) != CL_OK ||
 	    (rc = detail_line(b, indent, eol, "Alert:", m->alert_key)) != CL_OK ||
@@ -435,6 +450,15 @@ static void facts_of(struct facts *f, const struct cl_alert_msg *m, const char *
 	fact_add(f, "Owner", m->owner);
 	fact_add(f, "Environment", m->environment);
 	fact_add(f, "Threshold", m->threshold);
+	fact_add(f, "Managed", m->managed);
+	if (m->failures) {
+		char n[32];
+
+		snprintf(n, sizeof n, "%d in a row", m->failures);
+		fact_add(f, "Failures", n);
+	}
+	if (m->next_attempt)
+		fact_add(f, "Next attempt", cl_time_fmt(t, sizeof t, m->next_attempt));
 	fact_add(f, "Serial", m->certificate_serial);
 	fact_add(f, "Fingerprint", m->fingerprint_sha256);
 	if (m->nlocations) {
@@ -519,7 +543,7 @@ json_t *cl_notify_slack_payload(const struct cl_alert_msg *m)
 {
 	static const char *const field_names[] = { "Severity", "Subject", "Expires", "Days left",
 	                                            "Owner", "Environment", "Threshold",
-	                                            "Issuer" };
+	                                            "Issuer", "Failures", "Next attempt" };
 	struct jb jb = { 0 };
 	struct facts f;
 	json_t *root = json_object(), *blocks = json_array(), *fields = json_array(), *ctx;
@@ -725,6 +749,7 @@ json_t *cl_notify_alertmanager_alert(const struct cl_alert_msg *m)
 	jb_opt(&jb, labels, "subject_cn", m->subject_cn, 512);
 	jb_opt(&jb, labels, "owner", m->owner, 512);
 	jb_opt(&jb, labels, "environment", m->environment, 512);
+	jb_opt(&jb, labels, "managed", m->managed, 512);
 	jb_set(&jb, root, "labels", labels);
 	jb_opt(&jb, ann, "summary", summary_of(m), 4000);
 	jb_opt(&jb, ann, "detail", m->detail, 4000);
@@ -746,6 +771,15 @@ json_t *cl_notify_alertmanager_alert(const struct cl_alert_msg *m)
 		free(locs);
 	}
 	jb_opt(&jb, ann, "threshold", m->threshold, 64);
+	if (m->failures) {
+		char n[32];
+
+		snprintf(n, sizeof n, "%d", m->failures);
+		jb_opt(&jb, ann, "failures", n, 32);
+	}
+	if (m->next_attempt)
+		jb_set(&jb, ann, "next_attempt",
+		       jb_chk(&jb, json_string(cl_time_fmt(t, sizeof t, m->next_attempt))));
 	jb_opt(&jb, ann, "id", m->id, 64);
 	jb_set(&jb, root, "annotations", ann);
 	if (m->timestamp) {

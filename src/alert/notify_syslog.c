@@ -154,6 +154,14 @@ char *cl_notify_syslog_line(const struct cl_alert_msg *m, int facility, const ch
 	     i++)
 		rc = put_param(&b, "tag", m->tags[i]);
 	if (rc == CL_OK)
+		rc = put_param(&b, "managed", m->managed);
+	if (rc == CL_OK && m->failures) {
+		snprintf(num, sizeof num, "%d", m->failures);
+		rc = put_param(&b, "failures", num);
+	}
+	if (rc == CL_OK && m->next_attempt)
+		rc = put_param(&b, "next_attempt", cl_time_fmt(t, sizeof t, m->next_attempt));
+	if (rc == CL_OK)
 		rc = put_param(&b, "threshold", m->threshold);
 	if (rc == CL_OK)
 		rc = put_param(&b, "detail", m->detail);

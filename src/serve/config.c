@@ -741,7 +741,8 @@ static int check_domain_glob(struct pstate *ps, const yaml_node_t *at, const cha
 
 static const char *const alert_types[] = {
 	CL_AT_EXPIRING, CL_AT_EXPIRED, CL_AT_RENEWAL_OVERDUE, CL_AT_CHANGED, CL_AT_UNREACHABLE,
-	CL_AT_NEW_CERT, CL_AT_NEW_ISSUER, CL_AT_FINDING, CL_AT_TEST,
+	CL_AT_NEW_CERT, CL_AT_NEW_ISSUER, CL_AT_FINDING, CL_AT_RENEWAL_FAILING, CL_AT_HOOK_FAILED,
+	CL_AT_TEST,
 };
 
 /* A glob on alert types must match one: a typo would silently route nothing. */
@@ -1027,9 +1028,18 @@ static size_t field_index(const struct section *sec, const char *key)
 
 /* ---- jobs --------------------------------------------------------------------- */
 
+static int get_window(struct pstate *ps, const char *label, yaml_node_t *v, struct cl_window *w);
+
 static int f_quiet(struct pstate *ps, void *obj, const char *label, yaml_node_t *v)
 {
 	struct cl_job *j = obj;
+
+	return get_window(ps, label, v, &j->quiet);
+}
+
+/* "HH:MM-HH:MM" into *w. */
+static int get_window(struct pstate *ps, const char *label, yaml_node_t *v, struct cl_window *w)
+{
 	int m[2], i;
 	const char *s, *p;
 	int rc;
@@ -1054,8 +1064,8 @@ static int f_quiet(struct pstate *ps, void *obj, const char *label, yaml_node_t 
 		               label, s);
 	if (m[0] == m[1])
 		return fail_at(ps, v, "%s: '%s' starts and ends at the same time", label, s);
-	j->quiet.start_min = m[0];
-	j->quiet.end_min = m[1];
+	w->start_min = m[0];
+	w->end_min = m[1];
 	return CL_OK;
 }
 
@@ -1391,6 +1401,8 @@ static const struct field alert_fields[] = {
 	FUNC("findings", f_findings),
 	LIST("watch_domains", struct cl_alert_rules, watch_domains, check_domain_glob),
 	BOOL("include_ca", struct cl_alert_rules, include_ca),
+	BOOL("renewal_failing", struct cl_alert_rules, renewal_failing),
+	BOOL("hook_failed", struct cl_alert_rules, hook_failed),
 };
 
 static int f_alerts(struct pstate *ps, void *obj, const char *label, yaml_node_t *v)
@@ -1402,6 +1414,97 @@ static int f_alerts(struct pstate *ps, void *obj, const char *label, yaml_node_t
 
 	(void)label;
 	return each_pair(ps, v, &sec, &c->alerts, seen);
+}
+
+/* ---- managed certificates --------------------------------------------------------- */
+
+static int f_manage_quiet(struct pstate *ps, void *obj, const char *label, yaml_node_t *v)
+{
+	struct cl_manage_cfg *m = obj;
+
+	return get_window(ps, label, v, &m->quiet);
+}
+
+/* One entry of manage.specs: "inventory" or the absolute path of a spec file. */
+static int spec_entry(struct pstate *ps, yaml_node_t *e, const char *label, void *arg)
+{
+	struct cl_manage_cfg *m = arg;
+	char *s = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = get_str(ps, e, e, label, &s)) != CL_OK)
+		return rc;
+	if (strcmp(s, "inventory") == 0) {
+		if (m->inventory)
+			return fail_at(ps, e, "%s: 'inventory' is given twice", label);
+		m->inventory = true;
+		return CL_OK;
+	}
+	if (s[0] != '/')
+		return fail_at(ps, e, "%s: '%s' is neither 'inventory' (the specs applied with "
+		               "certledger apply) nor an absolute path of a spec file", label, s);
+	for (i = 0; i < m->files.n; i++)
+		if (strcmp(m->files.v[i], s) == 0)
+			return fail_at(ps, e, "%s: '%s' is given twice", label, s);
+	m->files.v[m->files.n++] = s;
+	return CL_OK;
+}
+
+/* inventory (the default), a spec file, or a list of both. */
+static int f_specs(struct pstate *ps, void *obj, const char *label, yaml_node_t *v)
+{
+	struct cl_manage_cfg *m = obj;
+	size_t n = list_len(v);
+
+	m->inventory = false;
+	m->files.n = 0;
+	if (n == 0)
+		return fail_at(ps, v, "%s: give 'inventory' and/or spec files (absolute paths)", label);
+	if (n > MAX_ITEMS)
+		return fail_at(ps, v, "%s: more than %d entries", label, MAX_ITEMS);
+	if (!(m->files.v = cl_pool_add(&ps->ci->pool, calloc(n + 1, sizeof *m->files.v))))
+		return CL_ERR_NOMEM;
+	return each_item(ps, v, label, MAX_ITEMS, spec_entry, m);
+}
+
+enum { MF_EVERY, MF_INTERVAL };
+static const struct field manage_fields[] = {
+	[MF_EVERY] = NUM("every", F_DUR, struct cl_manage_cfg, every, MINUTE, 7 * DAY),
+	[MF_INTERVAL] = NUM("interval", F_DUR, struct cl_manage_cfg, every, MINUTE, 7 * DAY),
+	NUM("workers", F_INT, struct cl_manage_cfg, workers, 1, 256),
+	FUNC("specs", f_specs),
+	FUNC("quiet_hours", f_manage_quiet),
+};
+
+/* {every: 1h, workers: 16, specs: inventory, quiet_hours: ...}; true = the defaults. */
+static int f_manage(struct pstate *ps, void *obj, const char *label, yaml_node_t *v)
+{
+	static const struct section sec = { "manage", "manage", manage_fields,
+	                                    CL_ARRAY_LEN(manage_fields), -1 };
+	const yaml_node_t *seen[MAX_FIELDS], *k = ps->key;
+	struct cl_config *c = obj;
+	struct cl_manage_cfg *m = &c->manage;
+	bool on;
+	int rc;
+
+	m->line = (int)k->start_mark.line + 1;
+	m->every = HOUR;
+	m->inventory = true;
+	if (v->type == YAML_SCALAR_NODE && !cl_yaml_is_null(v)) {
+		if (!parse_bool(cl_yaml_scalar(v), &on))
+			return fail_at(ps, v, "%s: expected a mapping (every, workers, specs, "
+			               "quiet_hours) or true/false, got '%s'", label, cl_yaml_scalar(v));
+		m->enabled = on;
+		return CL_OK;
+	}
+	if ((rc = each_pair(ps, v, &sec, m, seen)) != CL_OK)
+		return rc;
+	if (seen[MF_EVERY] && seen[MF_INTERVAL])
+		return fail_at(ps, seen[MF_INTERVAL], "manage: give every or interval, not both (the "
+		               "same setting)");
+	m->enabled = true;
+	return CL_OK;
 }
 
 /* ---- notifiers ------------------------------------------------------------------ */
@@ -1812,6 +1915,7 @@ static const struct field top_fields[] = {
 	FUNC("delivery", f_delivery),
 	FUNC("jobs", f_jobs),
 	FUNC("alerts", f_alerts),
+	FUNC("manage", f_manage),
 	FUNC("routes", f_routes),
 	FUNC("notifiers", f_notifiers),
 };
@@ -1833,6 +1937,16 @@ static int parse_doc(struct pstate *ps, yaml_node_t *root)
 		return rc;
 	if (ps->routes && (rc = parse_routes(ps, ps->routes)) != CL_OK)
 		return rc;
+	if (ps->c->manage.enabled) {
+		size_t i;
+		for (i = 0; i < ps->c->njobs; i++)
+			if (strcmp(ps->c->jobs[i].name, "manage") == 0) {
+				snprintf(ps->err, ps->errlen, "%s:%d: a job called 'manage' clashes with "
+				         "the manage section (line %d) in /healthz and /metrics: rename "
+				         "the job", ps->name, ps->c->jobs[i].line, ps->c->manage.line);
+				return CL_ERR_PARSE;
+			}
+	}
 	if (!ps->c->store &&
 	    !(ps->c->store = cl_pool_add(&ps->ci->pool,
 	                              strdup(cl_store_default_path(buf, sizeof buf)))))
@@ -1892,6 +2006,8 @@ static int set_defaults(struct config_impl *ci)
 	r->changed = true;
 	r->unreachable = true;
 	r->include_ca = true;
+	r->renewal_failing = true;
+	r->hook_failed = true;
 	if (!(c->listen = cl_pool_add(&ci->pool, strdup("127.0.0.1:9477"))) ||
 	    !(r->finding_min_severity = cl_pool_add(&ci->pool, strdup("error"))) ||
 	    !(r->days = cl_pool_add(&ci->pool, malloc(sizeof days))) ||

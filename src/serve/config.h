@@ -70,6 +70,26 @@ struct cl_alert_rules {
 	struct cl_strlist watch_domains; /* globs on DNS names: new certificate /
 	                                    new issuer alerts */
 	bool include_ca;            /* CA certificates expiring too (default true) */
+	bool renewal_failing;       /* a managed certificate's renewal keeps failing
+	                               (manage.renewal_failing; default true) */
+	bool hook_failed;           /* its deploy hook failed (manage.hook_failed;
+	                               default true) */
+};
+
+/*
+ * Managed certificates reconciled by the daemon (the `manage:` section):
+ * the specs applied with `certledger apply` and kept in the inventory,
+ * and/or spec files applied on every run, reconciled every `every` (and
+ * earlier when a renewal or a retry falls due), outside quiet hours.
+ */
+struct cl_manage_cfg {
+	bool enabled;               /* the section is present */
+	int line;
+	int64_t every;              /* seconds between runs (default 1h) */
+	int workers;                /* threads issuing and deploying; 0 = default */
+	bool inventory;             /* the specs kept in the inventory (default true) */
+	struct cl_strlist files;    /* absolute paths of spec files applied each run */
+	struct cl_window quiet;     /* no run starts inside these hours */
 };
 
 /* A route: every condition given must hold (any value of a list). */
@@ -95,6 +115,7 @@ struct cl_config {
 	struct cl_job *jobs;
 	size_t njobs;
 	struct cl_alert_rules alerts;
+	struct cl_manage_cfg manage;
 	struct cl_route *routes;
 	size_t nroutes;
 	struct cl_notifier *notifiers;

@@ -1,5 +1,6 @@
 /* certledger serve (see serve/daemon.h). */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include "discover/files.h"
 #include "discover/net.h"
 #include "discover/starttls.h"
+#include "manage/manage.h"
 #include "policy/check.h"
 #include "policy/policy.h"
 #include "serve/daemon.h"
@@ -110,16 +112,43 @@ static time_t quiet_end(const struct cl_window *w, time_t t)
 /* Rebuilds the job table for cfg, keeping the history of jobs by name. */
 static int jobs_rebuild(struct cl_daemon *d, const struct cl_config *cfg, time_t now)
 {
-	struct cl_jobstate *v = calloc(cfg->njobs + 1, sizeof *v);
-	size_t i, k;
+	struct cl_jobstate *v = calloc(cfg->njobs + 2, sizeof *v);
+	size_t i, k, n = cfg->njobs;
 
 	if (!v)
 		return CL_ERR_NOMEM;
+	/* the reconcile of managed certificates is one more job, last */
+	if (cfg->manage.enabled) {
+		struct cl_jobstate *m = &v[n];
+		if (!(m->name = strdup(CL_MANAGE_JOB))) {
+			free(v);
+			return CL_ERR_NOMEM;
+		}
+		m->manage = true;
+		m->m.name = m->name;
+		m->m.kind = "manage";
+		m->every = cfg->manage.every;
+		m->quiet = cfg->manage.quiet;
+		m->next_due = now;
+		for (k = 0; k < d->njobs; k++)
+			if (d->jobs[k].manage) {
+				m->m = d->jobs[k].m;
+				m->m.name = m->name;
+				m->m.kind = "manage";
+				memcpy(m->last_status, d->jobs[k].last_status, sizeof m->last_status);
+				m->next_due = d->jobs[k].next_due;
+				if (m->m.last_start && m->m.last_start + m->every < m->next_due)
+					m->next_due = m->m.last_start + m->every;
+				break;
+			}
+		n++;
+	}
 	for (i = 0; i < cfg->njobs; i++) {
 		const struct cl_job *j = &cfg->jobs[i];
 		if (!(v[i].name = strdup(j->name))) {
 			while (i-- > 0)
 				free(v[i].name);
+			free(v[cfg->njobs].name);
 			free(v);
 			return CL_ERR_NOMEM;
 		}
@@ -129,7 +158,7 @@ static int jobs_rebuild(struct cl_daemon *d, const struct cl_config *cfg, time_t
 		v[i].quiet = j->quiet;
 		v[i].next_due = now;
 		for (k = 0; k < d->njobs; k++)
-			if (strcmp(d->jobs[k].name, j->name) == 0) {
+			if (!d->jobs[k].manage && strcmp(d->jobs[k].name, j->name) == 0) {
 				v[i].m = d->jobs[k].m;
 				v[i].m.name = v[i].name;
 				v[i].m.kind = j->kind == CL_JOB_FILES ? "files" : "net";
@@ -142,7 +171,7 @@ static int jobs_rebuild(struct cl_daemon *d, const struct cl_config *cfg, time_t
 		free(d->jobs[k].name);
 	free(d->jobs);
 	d->jobs = v;
-	d->njobs = cfg->njobs;
+	d->njobs = n;
 	return CL_OK;
 }
 
@@ -264,6 +293,196 @@ out:
 	return rc;
 }
 
+/* ---- the reconcile of managed certificates ------------------------------------------ */
+
+struct spec_copy {
+	char *source, *text;
+};
+
+struct spec_list {
+	struct spec_copy *v;
+	size_t n, cap;
+	const struct cl_manage_cfg *mc;
+};
+
+/* Copies the specs kept in the inventory, but those the configuration names
+ * as files (applied from the file itself this run). */
+static int keep_spec(void *arg, const char *source, const char *text, int64_t applied_at)
+{
+	struct spec_list *l = arg;
+	struct spec_copy *c;
+	size_t i;
+
+	(void)applied_at;
+	for (i = 0; i < l->mc->files.n; i++)
+		if (strcmp(l->mc->files.v[i], source) == 0)
+			return CL_OK;
+	if (CL_GROW(l->v, l->cap, l->n + 1) != CL_OK)
+		return CL_ERR_NOMEM;
+	c = &l->v[l->n];
+	if (!(c->source = strdup(source)) || !(c->text = strdup(text))) {
+		free(c->source);
+		return CL_ERR_NOMEM;
+	}
+	l->n++;
+	return CL_OK;
+}
+
+static void on_manage_result(void *arg, const struct cl_manage_result *r)
+{
+	char nx[40];
+
+	(void)arg;
+	if (r->outcome == CL_MANAGE_FAILED) {
+		cl_time_fmt(nx, sizeof nx, r->next_attempt);
+		cl_log(CL_LOG_WARN, "manage: %s: %s failed (%d in a row): %s; next attempt %s",
+		       r->name, cl_manage_action_name(r->action), r->failures,
+		       r->error ? r->error : "?", nx);
+	} else if (r->outcome == CL_MANAGE_ISSUED || r->outcome == CL_MANAGE_RENEWED ||
+	           r->outcome == CL_MANAGE_REDEPLOYED) {
+		cl_log(CL_LOG_NOTICE, "manage: %s: %s (%s), version %d, %.16s", r->name,
+		       cl_manage_outcome_name(r->outcome), r->reason ? r->reason : "", r->version,
+		       r->fp ? r->fp : "");
+	}
+	if (r->hook_error)
+		cl_log(CL_LOG_WARN, "manage: %s: deploy hook failed: %s", r->name, r->hook_error);
+}
+
+static void add_stats(struct cl_manage_stats *t, const struct cl_manage_stats *st)
+{
+	t->total += st->total;
+	t->issued += st->issued;
+	t->renewed += st->renewed;
+	t->redeployed += st->redeployed;
+	t->unchanged += st->unchanged;
+	t->backing_off += st->backing_off;
+	t->failed += st->failed;
+	t->skipped += st->skipped;
+	t->hooks_failed += st->hooks_failed;
+}
+
+/* One reconcile of one spec; logs what is wrong. CL_ERR for a spec that does
+ * not parse. */
+static int reconcile_one(struct cl_store *s, struct cl_manage_spec *spec,
+                         struct cl_manage_opts *mo, struct cl_manage_stats *tot)
+{
+	struct cl_manage_stats st;
+	char err[2048];
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	rc = cl_manage_reconcile(s, spec, mo, &st, err, sizeof err);
+	add_stats(tot, &st);
+	if (rc != CL_OK && rc != CL_ERR_INTERRUPTED)
+		cl_log(CL_LOG_ERROR, "manage: %s: %s", spec->source, err);
+	return rc;
+}
+
+/*
+ * Reconciles the managed certificates: the spec files of the configuration
+ * (applied, as `certledger apply` does), then the specs kept in the
+ * inventory (as `certledger renew` does). Failures of single certificates
+ * are recorded by the reconcile (backoff, findings) and alerted on; the run
+ * fails when a spec cannot be read or the store not written.
+ */
+static int run_manage(struct cl_daemon *d, struct cl_store *s, const struct cl_manage_cfg *mc,
+                      char *note, size_t notelen)
+{
+	struct cl_manage_opts mo = { 0 };
+	struct cl_manage_stats tot;
+	struct spec_list l = { .mc = mc };
+	char dir[4096], tmp[4096], err[2048];
+	size_t i, nspecs = 0;
+	int rc = CL_OK, r;
+
+	memset(&tot, 0, sizeof tot);
+	snprintf(tmp, sizeof tmp, "%s", strncmp(d->store_uri, "sqlite:", 7) == 0 ? d->store_uri + 7
+	                                                                       : d->store_uri);
+	snprintf(dir, sizeof dir, "%s", dirname(tmp));
+	mo.workers = mc->workers;
+	mo.state_dir = dir;
+	mo.stop = d->stop;
+	mo.report = on_manage_result;
+	for (i = 0; i < mc->files.n && !*d->stop; i++) {
+		struct cl_manage_spec *spec = NULL;
+		if (cl_manage_spec_load(&spec, mc->files.v[i], err, sizeof err) != CL_OK) {
+			cl_log(CL_LOG_ERROR, "manage: %s", err);
+			rc = CL_ERR;
+			continue;
+		}
+		mo.record_spec = true;
+		nspecs++;
+		if ((r = reconcile_one(s, spec, &mo, &tot)) != CL_OK)
+			rc = r;
+		cl_manage_spec_free(spec);
+	}
+	if (mc->inventory && !*d->stop && (r = cl_store_managed_specs(s, keep_spec, &l)) != CL_OK) {
+		cl_log(CL_LOG_ERROR, "manage: the specs kept in the inventory: %s",
+		       r == CL_ERR_NOMEM ? "out of memory" : cl_store_errmsg(s));
+		rc = r;
+	}
+	for (i = 0; i < l.n && !*d->stop; i++) {
+		struct cl_manage_spec *spec = NULL;
+		if (cl_manage_spec_parse(&spec, l.v[i].text, strlen(l.v[i].text), l.v[i].source, err,
+		                         sizeof err) != CL_OK) {
+			cl_log(CL_LOG_ERROR, "manage: the spec as applied: %s", err);
+			rc = CL_ERR;
+			continue;
+		}
+		mo.record_spec = false;
+		nspecs++;
+		if ((r = reconcile_one(s, spec, &mo, &tot)) != CL_OK && rc != CL_ERR_INTERRUPTED)
+			rc = r;
+		cl_manage_spec_free(spec);
+	}
+	for (i = 0; i < l.n; i++) {
+		free(l.v[i].source);
+		free(l.v[i].text);
+	}
+	free(l.v);
+	if (*d->stop && rc == CL_OK)
+		rc = CL_ERR_INTERRUPTED;
+	snprintf(note, notelen, "%zu specs, %ld certificates: %ld issued, %ld renewed, "
+	         "%ld redeployed, %ld unchanged, %ld failed, %ld backing off, %ld hooks failed%s",
+	         nspecs, tot.total, tot.issued, tot.renewed, tot.redeployed, tot.unchanged,
+	         tot.failed, tot.backing_off, tot.hooks_failed,
+	         rc == CL_ERR_INTERRUPTED ? ", interrupted" : "");
+	return rc;
+}
+
+/* The earliest instant after now at which a managed certificate falls due
+ * (renewal point) or may be tried again (backoff), or 0. */
+struct next_due {
+	int64_t now, next;
+};
+
+static int on_due(void *arg, const struct cl_managed_row *r)
+{
+	struct next_due *n = arg;
+	int64_t t = 0;
+
+	if (!r->source || !*r->source)
+		return CL_OK;   /* released: nothing renews it */
+	/* a failing hook is retried at the next run, as a spec that does not
+	 * parse: only renewal points and the ends of backoffs wake early */
+	if (r->failures > 0 && r->next_attempt > n->now)
+		t = r->next_attempt;
+	else if (r->due_at > n->now)
+		t = r->due_at;
+	if (t && (!n->next || t < n->next))
+		n->next = t;
+	return CL_OK;
+}
+
+static int64_t manage_next_due(struct cl_store *s, int64_t now)
+{
+	struct next_due n = { .now = now };
+
+	if (cl_store_managed_rows(s, NULL, on_due, &n) != CL_OK)
+		return 0;
+	return n.next;
+}
+
 static int run_check(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgref *cr)
 {
 	struct cl_check_opts o = { 0 };
@@ -314,7 +533,8 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Runs job index i of the current configuration (cr). */
+/* Runs job j of the current configuration (cr), or the reconcile of managed
+ * certificates when j is NULL. */
 static int run_job(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgref *cr,
                    const struct cl_job *j)
 {
@@ -322,25 +542,32 @@ static int run_job(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgr
 	time_t start = (time_t)cl_now();
 	double t0 = mono(), secs;
 	struct cl_jobstate *js;
+	const char *name = j ? j->name : CL_MANAGE_JOB;
+	int64_t due = 0;
 	int rc;
 
-	snprintf(args, sizeof args, "serve job %s", j->name);
+	snprintf(args, sizeof args, "serve job %s", name);
 	note[0] = '\0';
 	pthread_mutex_lock(&d->mu);
-	if ((js = cl_daemon_job(d, j->name)) != NULL) {
+	if ((js = cl_daemon_job(d, name)) != NULL) {
 		js->m.running = true;
 		js->m.last_start = start;
 	}
 	pthread_mutex_unlock(&d->mu);
-	save_time(s, j->name, "last_start", start);
-	cl_log(CL_LOG_INFO, "job %s: started", j->name);
-	rc = j->kind == CL_JOB_FILES ? run_files(d, s, j, args, note, sizeof note)
-	                             : run_net(d, s, j, args, note, sizeof note);
+	save_time(s, name, "last_start", start);
+	cl_log(CL_LOG_INFO, "job %s: started", name);
+	if (!j)
+		rc = run_manage(d, s, &cr->c->manage, note, sizeof note);
+	else
+		rc = j->kind == CL_JOB_FILES ? run_files(d, s, j, args, note, sizeof note)
+		                             : run_net(d, s, j, args, note, sizeof note);
 	if (rc == CL_OK)
 		rc = run_check(d, s, cr);
 	secs = mono() - t0;
+	if (!j && rc != CL_ERR_INTERRUPTED)
+		due = manage_next_due(s, cl_now());
 	pthread_mutex_lock(&d->mu);
-	if ((js = cl_daemon_job(d, j->name)) != NULL) {
+	if ((js = cl_daemon_job(d, name)) != NULL) {
 		js->m.running = false;
 		js->m.last_end = (time_t)cl_now();
 		js->m.last_seconds = secs;
@@ -352,18 +579,23 @@ static int run_job(struct cl_daemon *d, struct cl_store *s, const struct cl_cfgr
 		snprintf(js->last_status, sizeof js->last_status, "%s",
 		         rc == CL_OK ? "ok" : rc == CL_ERR_INTERRUPTED ? "interrupted" : "failed");
 		js->next_due = start + js->every;
+		/* a renewal point or a retry before the interval is over: wake
+		 * for it (at least a minute later, whatever the clock does) */
+		if (due && due < js->next_due)
+			js->next_due = due > (int64_t)cl_now() + 60 ? (time_t)due
+			                                           : (time_t)cl_now() + 60;
 	}
 	pthread_mutex_unlock(&d->mu);
-	save_meta(s, j->name, "last_status",
+	save_meta(s, name, "last_status",
 	          rc == CL_OK ? "ok" : rc == CL_ERR_INTERRUPTED ? "interrupted" : "failed");
 	if (rc == CL_OK) {
-		save_time(s, j->name, "last_success", (int64_t)(time_t)cl_now());
-		cl_log(CL_LOG_NOTICE, "job %s: done in %.1fs: %s", j->name, secs, note);
+		save_time(s, name, "last_success", (int64_t)(time_t)cl_now());
+		cl_log(CL_LOG_NOTICE, "job %s: done in %.1fs: %s", name, secs, note);
 	} else if (rc == CL_ERR_INTERRUPTED) {
 		cl_log(CL_LOG_NOTICE, "job %s: stopped after %.1fs, kept what was found: %s",
-		       j->name, secs, note);
+		       name, secs, note);
 	} else {
-		cl_log(CL_LOG_ERROR, "job %s: failed after %.1fs: %s", j->name, secs, note);
+		cl_log(CL_LOG_ERROR, "job %s: failed after %.1fs: %s", name, secs, note);
 	}
 	return rc;
 }
@@ -438,18 +670,19 @@ static void *worker_main(void *arg)
 		if (pick) {
 			struct cl_cfgref *cr = d->cfg;
 			const struct cl_job *job = NULL;
+			bool manage = pick->manage;
 			cr->refs++;
-			for (i = 0; i < cr->c->njobs; i++)
+			for (i = 0; !manage && i < cr->c->njobs; i++)
 				if (strcmp(cr->c->jobs[i].name, pick->name) == 0)
 					job = &cr->c->jobs[i];
 			pthread_mutex_unlock(&d->mu);
-			if (job && cl_daemon_store(d, &s) == CL_OK) {
+			if ((job || manage) && cl_daemon_store(d, &s) == CL_OK) {
 				run_job(d, s, cr, job);
 				if (!d->stopping)
 					evaluate(d, s, cr->c);
 				cl_store_close(s);
 				malloc_trim(0);
-			} else if (job) {
+			} else if (job || manage) {
 				/* the store cannot be opened: try again later */
 				pthread_mutex_lock(&d->mu);
 				pick->next_due = (time_t)cl_now() + 60;
@@ -609,6 +842,9 @@ static int run_once(struct cl_daemon *d, struct cl_store *s, const struct cl_ser
 	for (i = 0; !o->skip_jobs && i < cr->c->njobs && !*d->stop; i++)
 		if ((r = run_job(d, s, cr, &cr->c->jobs[i])) != CL_OK)
 			rc = r == CL_ERR_INTERRUPTED ? r : CL_ERR;
+	if (!o->skip_jobs && cr->c->manage.enabled && !*d->stop &&
+	    (r = run_job(d, s, cr, NULL)) != CL_OK)
+		rc = r == CL_ERR_INTERRUPTED ? r : CL_ERR;
 	if (*d->stop)
 		return CL_ERR_INTERRUPTED;
 	if ((r = evaluate(d, s, cr->c)) != CL_OK)
@@ -707,9 +943,9 @@ int cl_serve_run(const struct cl_serve_opts *o)
 		goto out;
 	}
 	threads = true;
-	cl_log(CL_LOG_NOTICE, "serving: %zu jobs, %zu notifiers, store %s%s%s", d.cfg->c->njobs,
-	       d.cfg->c->nnotifiers, uri, listen && *listen ? ", http://" : "",
-	       listen && *listen ? listen : "");
+	cl_log(CL_LOG_NOTICE, "serving: %zu jobs%s, %zu notifiers, store %s%s%s", d.cfg->c->njobs,
+	       d.cfg->c->manage.enabled ? " and managed certificates" : "", d.cfg->c->nnotifiers,
+	       uri, listen && *listen ? ", http://" : "", listen && *listen ? listen : "");
 	event_base_dispatch(d.base);
 	rc = CL_OK;
 out:

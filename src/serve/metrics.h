@@ -24,7 +24,7 @@
 /* What the daemon knows about one job. */
 struct cl_job_metrics {
 	const char *name;
-	const char *kind;           /* "files" or "net" */
+	const char *kind;           /* "files", "net" or "manage" */
 	bool running;
 	int64_t last_start, last_end, last_success;  /* 0 = never */
 	double last_seconds;        /* duration of the last finished run */

@@ -29,7 +29,12 @@ struct cl_jobstate {
 	struct cl_window quiet;
 	time_t next_due;
 	char last_status[16];          /* "ok", "failed", "interrupted", "" never */
+	bool manage;                   /* the reconcile of managed certificates
+	                                  (the manage section), not a discovery job */
 };
+
+/* The job name of the reconcile of managed certificates. */
+#define CL_MANAGE_JOB "manage"
 
 struct cl_daemon {
 	const char *config_path;

@@ -318,7 +318,7 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.2
 done
 assert_eq "$NEW" "$(served_fp "$PORT" www.example.internal)" \
-    "nginx serves the renewed certificate (the one before: $OLD; hooks ran: $(wc -l <"$T/hook-web.log"))"
+    "nginx serves the renewed certificate (the one before: $OLD; hooks ran: $(wc -l <"$T/hook-web.log"); nginx: $(tail -n 5 "$NGX/error.log"))"
 run openssl s_client -connect "127.0.0.1:$PORT" -servername www.example.internal \
     -CAfile "$CA/root.pem" -verify_return_error -verify_hostname www.example.internal </dev/null
 assert_contains "$OUT" "Verify return code: 0 (ok)"

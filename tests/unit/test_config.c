@@ -184,6 +184,16 @@ static void test_example(void **state)
 	assert_string_equal(c->alerts.finding_min_severity, "error");
 	assert_list(&c->alerts.watch_domains, domains, 2);
 	assert_true(c->alerts.include_ca);
+	assert_true(c->alerts.renewal_failing);
+	assert_true(c->alerts.hook_failed);
+	assert_true(c->manage.enabled);
+	assert_int_equal(c->manage.every, 3600);
+	assert_int_equal(c->manage.workers, 16);
+	assert_true(c->manage.inventory);
+	assert_int_equal(c->manage.files.n, 1);
+	assert_string_equal(c->manage.files.v[0], "/etc/certledger/certs.yaml");
+	assert_int_equal(c->manage.quiet.start_min, 2 * 60);
+	assert_int_equal(c->manage.quiet.end_min, 4 * 60);
 
 	assert_int_equal(c->nnotifiers, 10);
 	assert_int_equal(c->nroutes, 2);
@@ -505,7 +515,7 @@ static void test_errors(void **state)
 		  "bad.yaml:2: unknown key 'notifers' (did you mean 'notifiers'?)" },
 		{ "alerts: {}\ncolour: red\n",
 		  "bad.yaml:2: unknown key 'colour' (known: store, listen, policy, dashboard_url, "
-		  "health_grace, metrics, delivery, jobs, alerts, routes, notifiers)" },
+		  "health_grace, metrics, delivery, jobs, alerts, manage, routes, notifiers)" },
 		{ "alerts:\n  expiry:\n    dyas: [1]\n",
 		  "bad.yaml:3: unknown key 'dyas' in alerts.expiry (did you mean 'days'?)" },
 		{ JOB "    files: [/a]\n    evrey: 2h\n",
@@ -681,7 +691,8 @@ static void test_errors(void **state)
 		{ "routes:\n  - match: {type: [cert.expirng]}\n    notify: x\n",
 		  "bad.yaml:2: match.type: 'cert.expirng' matches no alert type (cert.expiring, "
 		  "cert.expired, cert.renewal_overdue, endpoint.cert_changed, endpoint.unreachable, "
-		  "domain.new_cert, domain.new_issuer, finding.opened, test)" },
+		  "domain.new_cert, domain.new_issuer, finding.opened, manage.renewal_failing, "
+		  "manage.hook_failed, test)" },
 		{ "routes:\n  - match: {min_severity: high}\n    notify: x\n",
 		  "bad.yaml:2: match.min_severity: 'high' is not a severity (info, warning, error, "
 		  "critical)" },
@@ -778,6 +789,101 @@ static void test_errors(void **state)
 	(void)state;
 	for (i = 0; i < CL_ARRAY_LEN(t); i++)
 		parse_fails(t[i].yaml, t[i].msg);
+}
+
+/* ---- managed certificates ------------------------------------------------------------ */
+
+static void test_manage(void **state)
+{
+	static const char *const files[] = { "/etc/certledger/certs.yaml", "/srv/more.yaml" };
+	static const struct { const char *yaml; const char *msg; } bad[] = {
+		{ "manage: {intervall: 1h}\n",
+		  "bad.yaml:1: unknown key 'intervall' in manage (did you mean 'interval'?)" },
+		{ "manage: {every: 1h, interval: 2h}\n",
+		  "bad.yaml:1: manage: give every or interval, not both (the same setting)" },
+		{ "manage: {every: 10s}\n", "bad.yaml:1: manage.every: 10s is too short (at least 1m)" },
+		{ "manage: {workers: 0}\n",
+		  "bad.yaml:1: manage.workers: 0 is out of range (1..256)" },
+		{ "manage: {specs: certs.yaml}\n",
+		  "bad.yaml:1: manage.specs: 'certs.yaml' is neither 'inventory' (the specs applied "
+		  "with certledger apply) nor an absolute path of a spec file" },
+		{ "manage: {specs: [inventory, /a.yaml, inventory]}\n",
+		  "bad.yaml:1: manage.specs: 'inventory' is given twice" },
+		{ "manage: {specs: [/a.yaml, /a.yaml]}\n",
+		  "bad.yaml:1: manage.specs: '/a.yaml' is given twice" },
+		{ "manage: {specs: []}\n",
+		  "bad.yaml:1: manage.specs: give 'inventory' and/or spec files (absolute paths)" },
+		{ "manage:\n  quiet_hours: 25:00-01:00\n",
+		  "bad.yaml:2: manage.quiet_hours: '25:00-01:00' is not a daily window HH:MM-HH:MM "
+		  "(e.g. 08:00-18:00)" },
+		{ "manage: maybe\n", "bad.yaml:1: manage: expected a mapping (every, workers, specs, quiet_hours) or "
+		  "true/false, got 'maybe'" },
+		{ "jobs:\n  - {name: manage, files: /srv, every: 1h}\nmanage: {}\n",
+		  "bad.yaml:2: a job called 'manage' clashes with the manage section (line 3) in "
+		  "/healthz and /metrics: rename the job" },
+		{ "alerts: {renewal_failng: false}\n",
+		  "bad.yaml:1: unknown key 'renewal_failng' in alerts (did you mean "
+		  "'renewal_failing'?)" },
+		{ "alerts: {hook_failed: sometimes}\n",
+		  "bad.yaml:1: alerts.hook_failed: expected true or false, got 'sometimes'" },
+	};
+	struct cl_config *c;
+	size_t i;
+
+	(void)state;
+	/* absent: off; the alert rules are on */
+	c = parse_ok("alerts: {evaluate_every: 1h}\n");
+	assert_false(c->manage.enabled);
+	assert_true(c->alerts.renewal_failing);
+	assert_true(c->alerts.hook_failed);
+	cl_config_free(c);
+	/* present: the specs kept in the inventory, every hour */
+	c = parse_ok("manage: {}\n");
+	assert_true(c->manage.enabled);
+	assert_int_equal(c->manage.every, 3600);
+	assert_int_equal(c->manage.workers, 0);
+	assert_true(c->manage.inventory);
+	assert_int_equal(c->manage.files.n, 0);
+	assert_int_equal(c->manage.line, 1);
+	cl_config_free(c);
+	c = parse_ok("alerts: {}\nmanage: true\n");
+	assert_true(c->manage.enabled);
+	assert_true(c->manage.inventory);
+	assert_int_equal(c->manage.every, 3600);
+	assert_int_equal(c->manage.line, 2);
+	cl_config_free(c);
+	c = parse_ok("alerts: {}\nmanage: false\n");
+	assert_false(c->manage.enabled);
+	cl_config_free(c);
+	/* everything given; interval is another name of every */
+	c = parse_ok("manage:\n"
+	             "  interval: 30m\n"
+	             "  workers: 16\n"
+	             "  specs: [inventory, /etc/certledger/certs.yaml, /srv/more.yaml]\n"
+	             "  quiet_hours: \"08:00-18:00\"\n"
+	             "alerts: {renewal_failing: false, hook_failed: true}\n"
+	             "routes:\n"
+	             "  - match: {type: [manage.renewal_failing, manage.hook_failed]}\n"
+	             "    notify: [log]\n"
+	             "notifiers:\n"
+	             "  - {name: log, type: jsonl, path: /tmp/a.jsonl}\n");
+	assert_int_equal(c->manage.every, 1800);
+	assert_int_equal(c->manage.workers, 16);
+	assert_true(c->manage.inventory);
+	assert_list(&c->manage.files, files, 2);
+	assert_int_equal(c->manage.quiet.start_min, 8 * 60);
+	assert_int_equal(c->manage.quiet.end_min, 18 * 60);
+	assert_false(c->alerts.renewal_failing);
+	assert_true(c->alerts.hook_failed);
+	cl_config_free(c);
+	/* spec files only */
+	c = parse_ok("manage: {every: 2h, specs: /etc/certledger/certs.yaml}\n");
+	assert_false(c->manage.inventory);
+	assert_list(&c->manage.files, files, 1);
+	assert_int_equal(c->manage.every, 7200);
+	cl_config_free(c);
+	for (i = 0; i < CL_ARRAY_LEN(bad); i++)
+		parse_fails(bad[i].yaml, bad[i].msg);
 }
 
 /* ---- secrets ------------------------------------------------------------------------ */
@@ -994,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_manage),
 		cmocka_unit_test(test_notifier_types),
 	};
 

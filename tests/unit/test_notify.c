@@ -178,14 +178,22 @@ static void assert_msg_equal(const struct cl_alert_msg *a, const struct cl_alert
 	assert_str_eq_null(a->threshold, b->threshold);
 	assert_str_eq_null(a->detail, b->detail);
 	assert_str_eq_null(a->dashboard_url, b->dashboard_url);
+	assert_str_eq_null(a->managed, b->managed);
+	assert_int_equal(a->failures, b->failures);
+	assert_int_equal(a->next_attempt, b->next_attempt);
 }
 
 static void test_msg_roundtrip(void **state)
 {
-	struct cl_alert_msg t[6];
+	struct cl_alert_msg t[7];
 	size_t i;
 
 	(void)state;
+	t[6] = full_msg();                          /* a managed certificate's renewal */
+	t[6].event_type = CL_AT_RENEWAL_FAILING;
+	t[6].managed = "web";
+	t[6].failures = 3;
+	t[6].next_attempt = TS + 4 * 3600;
 	t[0] = full_msg();
 	memset(&t[1], 0, sizeof t[1]);             /* everything unknown */
 	t[2] = full_msg();                          /* expired, resolved, no locations */
@@ -277,6 +285,109 @@ static void test_msg_json_fields(void **state)
 	z.summary = "bad \xff byte";
 	j = cl_alert_msg_json(&z);
 	assert_jstr(j, "summary", "bad \\xff byte");
+	json_decref(j);
+}
+
+/* A renewal_failing message as every receiver renders it. */
+static struct cl_alert_msg failing_msg(void)
+{
+	struct cl_alert_msg m = full_msg();
+
+	m.alert_key = "manage.renewal_failing:web:7";
+	m.event_type = CL_AT_RENEWAL_FAILING;
+	m.severity = "warning";
+	m.threshold = NULL;
+	m.summary = "web: renewal failing (3 failures in a row): CA unreachable";
+	m.detail = "CA unreachable";
+	m.managed = "web";
+	m.failures = 3;
+	m.next_attempt = TS + 4 * 3600;        /* 2026-11-23T22:22:27Z */
+	return m;
+}
+
+static void test_manage_messages(void **state)
+{
+	struct cl_alert_msg m = failing_msg(), h;
+	struct cl_buf b;
+	json_t *j;
+	char *s, *dump;
+
+	(void)state;
+	/* webhook body: the three fields after the others; absent elsewhere */
+	j = cl_alert_msg_json(&m);
+	assert_string_equal(jkeys(j), "id,alert_key,event_type,action,severity,summary,timestamp,"
+	                              "certificate_subject,subject_cn,certificate_serial,issuer,"
+	                              "issuer_cn,fingerprint_sha256,expiration_date,days_left,"
+	                              "not_before,not_after,locations,owner,environment,tags,"
+	                              "threshold,detail,dashboard_url,managed,failures,"
+	                              "next_attempt");
+	assert_jstr(j, "event_type", "manage.renewal_failing");
+	assert_jstr(j, "managed", "web");
+	assert_jint(j, "failures", 3);
+	assert_jstr(j, "next_attempt", "2026-11-23T22:22:27Z");
+	json_decref(j);
+	/* Slack: title, fields */
+	j = cl_notify_slack_payload(&m);
+	assert_non_null(j);
+	assert_jstr(j, "text", "[WARNING: Certificate renewal failing] web: renewal failing "
+	            "(3 failures in a row): CA unreachable");
+	dump = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(dump, "*Failures*\\n3 in a row"));
+	assert_non_null(strstr(dump, "*Next attempt*\\n2026-11-23T22:22:27Z"));
+	free(dump);
+	json_decref(j);
+	/* Teams: facts */
+	j = cl_notify_teams_payload(&m);
+	assert_non_null(j);
+	dump = json_dumps(j, JSON_COMPACT);
+	assert_non_null(strstr(dump, "Certificate renewal failing"));
+	assert_non_null(strstr(dump, "\"Managed\""));
+	assert_non_null(strstr(dump, "3 in a row"));
+	free(dump);
+	json_decref(j);
+	/* PagerDuty: one incident per failure streak, the fields in custom_details */
+	j = cl_notify_pagerduty_payload(&m, "rk");
+	assert_jstr(j, "dedup_key", "manage.renewal_failing:web:7");
+	assert_jstr(j, "payload.class", "manage.renewal_failing");
+	assert_jstr(j, "payload.custom_details.managed", "web");
+	assert_jint(j, "payload.custom_details.failures", 3);
+	json_decref(j);
+	/* Alertmanager: labelled with the certificate's name */
+	j = cl_notify_alertmanager_alert(&m);
+	assert_jstr(j, "labels.alertname", "certledger_manage_renewal_failing");
+	assert_jstr(j, "labels.managed", "web");
+	assert_jstr(j, "annotations.failures", "3");
+	assert_jstr(j, "annotations.next_attempt", "2026-11-23T22:22:27Z");
+	json_decref(j);
+	/* plain text (e-mail digest, ServiceNow, Jira) */
+	cl_buf_init(&b, 1 << 20);
+	assert_int_equal(cl_notify_text_details(&b, &m, "  ", "\n"), CL_OK);
+	assert_non_null(strstr(b.data, "  Managed:      web\n"));
+	assert_non_null(strstr(b.data, "  Failures:     3 in a row\n"));
+	assert_non_null(strstr(b.data, "  Next attempt: 2026-11-23T22:22:27Z\n"));
+	assert_non_null(strstr(b.data, "  Event:        manage.renewal_failing (firing)\n"));
+	cl_buf_free(&b);
+	/* syslog structured data */
+	s = cl_notify_syslog_line(&m, 1, "h", "certledger");
+	assert_non_null(strstr(s, " manage.renewal_failing [certledger@32473 "));
+	assert_non_null(strstr(s, " managed=\"web\" failures=\"3\" "
+	                          "next_attempt=\"2026-11-23T22:22:27Z\" "));
+	free(s);
+	/* a hook failure: no count, no next attempt */
+	h = failing_msg();
+	h.event_type = CL_AT_HOOK_FAILED;
+	h.failures = 0;
+	h.next_attempt = 0;
+	j = cl_alert_msg_json(&h);
+	assert_jstr(j, "managed", "web");
+	assert_jabsent(j, "failures");
+	assert_jabsent(j, "next_attempt");
+	json_decref(j);
+	s = cl_notify_syslog_line(&h, 1, "h", "certledger");
+	assert_null(strstr(s, "failures="));
+	free(s);
+	j = cl_notify_slack_payload(&h);
+	assert_jstr(j, "blocks[0].text.text", "WARNING: Deploy hook failed");
 	json_decref(j);
 }
 
@@ -1163,6 +1274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msg_roundtrip),
 		cmocka_unit_test(test_msg_json_fields),
+		cmocka_unit_test(test_manage_messages),
 		cmocka_unit_test(test_msg_from_json),
 		cmocka_unit_test(test_signature),
 		cmocka_unit_test(test_slack),
