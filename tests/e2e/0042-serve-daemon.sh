@@ -61,26 +61,7 @@ net_bg serve "$CERTLEDGER" serve --config "$T/certledger.yaml"
 SERVE=$NET_PID
 net_wait_port serve "$SERVE" "$SPORT"
 
-get() { # PATH [gzip]: body to $T/body, status in HTTP_STATUS
-    HTTP_STATUS=$("$PY" - "http://127.0.0.1:$SPORT$1" "$T/body" "${2:-}" <<'EOF'
-import gzip, sys, urllib.error, urllib.request
-req = urllib.request.Request(sys.argv[1])
-if sys.argv[3]:
-    req.add_header("Accept-Encoding", "gzip")
-try:
-    r = urllib.request.urlopen(req, timeout=20)
-    code, body, enc = r.status, r.read(), r.headers.get("Content-Encoding")
-except urllib.error.HTTPError as e:
-    code, body, enc = e.code, e.read(), e.headers.get("Content-Encoding")
-if enc == "gzip":
-    body = gzip.decompress(body)
-elif sys.argv[3]:
-    sys.exit("asked for gzip, got %r" % enc)
-open(sys.argv[2], "wb").write(body)
-print(code)
-EOF
-)
-}
+get() { http_get "http://127.0.0.1:$SPORT$1" "$T/body" "${2:-}"; }
 wait_for() { # SECONDS CMD...: retries CMD until it succeeds
     local secs=$1 i; shift
     for ((i = 0; i < secs * 5; i++)); do

@@ -117,18 +117,7 @@ config /nonexistent/ca.pem
 net_bg serve "$CERTLEDGER" serve --config "$T/certledger.yaml" --now "$(now_plus '+3 hours')"
 SERVE=$NET_PID
 net_wait_port serve "$SERVE" "$SPORT"
-health() {
-    "$PY" - "http://127.0.0.1:$SPORT/healthz" "$T/health.json" <<'EOF'
-import sys, urllib.error, urllib.request
-try:
-    r = urllib.request.urlopen(sys.argv[1], timeout=10)
-    code, body = r.status, r.read()
-except urllib.error.HTTPError as e:
-    code, body = e.code, e.read()
-open(sys.argv[2], "wb").write(body)
-print(code)
-EOF
-}
+health() { http_get "http://127.0.0.1:$SPORT/healthz" "$T/health.json"; echo "$HTTP_STATUS"; }
 for ((i = 0; i < 100; i++)); do
     code=$(health)
     grep -q '"last_status": "failed"' "$T/health.json" && break

@@ -223,19 +223,7 @@ net_wait_port serve "$SERVE" "$SPORT"
 renewed4() { [[ $(current) == v4 ]]; }
 for ((i = 0; i < 300; i++)); do renewed4 && break; sleep 0.1; done
 renewed4 || fail "the daemon did not renew at start: $(tail -n 20 "$NET_LOG/serve.log")"
-get() { # PATH -> body in $T/body, status in HTTP_STATUS
-    HTTP_STATUS=$("$PY" - "http://127.0.0.1:$SPORT$1" "$T/body" <<'EOF'
-import sys, urllib.error, urllib.request
-try:
-    r = urllib.request.urlopen(sys.argv[1], timeout=10)
-    code, body = r.status, r.read()
-except urllib.error.HTTPError as e:
-    code, body = e.code, e.read()
-open(sys.argv[2], "wb").write(body)
-print(code)
-EOF
-)
-}
+get() { http_get "http://127.0.0.1:$SPORT$1" "$T/body"; }
 manage_ok() {
     get /healthz
     "$PY" -c '

@@ -307,3 +307,27 @@ give_to_nobody() {
 }
 
 now_plus() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
+
+# http_get URL FILE [gzip]: GETs URL, writes the body (gunzipped when the
+# server compressed it) to FILE and the status to HTTP_STATUS, error
+# statuses included; with gzip, asks for it and fails when it is not used.
+http_get() {
+    HTTP_STATUS=$("$PY" - "$1" "$2" "${3:-}" <<'EOF'
+import gzip, sys, urllib.error, urllib.request
+req = urllib.request.Request(sys.argv[1])
+if sys.argv[3]:
+    req.add_header("Accept-Encoding", "gzip")
+try:
+    r = urllib.request.urlopen(req, timeout=20)
+    code, body, enc = r.status, r.read(), r.headers.get("Content-Encoding")
+except urllib.error.HTTPError as e:
+    code, body, enc = e.code, e.read(), e.headers.get("Content-Encoding")
+if enc == "gzip":
+    body = gzip.decompress(body)
+elif sys.argv[3]:
+    sys.exit("asked for gzip, got %r" % enc)
+open(sys.argv[2], "wb").write(body)
+print(code)
+EOF
+) || fail "GET $1"
+}
