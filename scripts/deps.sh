@@ -12,7 +12,8 @@ test=("${build[@]}" libcmocka-dev clang libclang-rt-14-dev default-jre-headless 
       prometheus prometheus-alertmanager rsyslog rsyslog-openssl   # receivers (serve)
       pebble bind9 bind9-dnsutils)            # ACME tests: Pebble, RFC 2136 through named
 bench=("${build[@]}" libmbedtls-dev hyperfine time python3
-       nginx nmap sslscan curl libevent-dev iproute2)   # the network benchmark
+       nginx nmap sslscan curl libevent-dev iproute2    # the network benchmark
+       certbot lego pebble)                             # the ACME benchmark
 
 list=0
 if [ "${1:-}" = "--list" ]; then

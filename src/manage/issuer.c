@@ -2,8 +2,12 @@
  * The issuers of managed certificates behind one table of callbacks: the
  * internal CA (src/ca) and ACME (src/acme). One handle per Issuer of the
  * spec, opened on first use, shared by the reconcile's workers: the CA
- * handle is thread safe; an ACME client belongs to one thread, so each
- * issuance makes its own (solvers and the account key are shared).
+ * handle is thread safe; an ACME client belongs to one thread at a time, so
+ * each issuance takes one from the handle's pool of idle clients (made when
+ * the pool is empty, given back after a success; solvers and the account key
+ * are shared). A reused client keeps its connection to the CA, the
+ * directory, the account URL and the next nonce: an issuance is the order's
+ * own requests, not a TLS handshake and three requests more.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -42,6 +46,10 @@ struct cl_mg_issuer {
 	struct cl_acme_solver **solvers;
 	size_t nsolvers;
 	bool ari_known, has_ari;
+	/* idle ACME clients, their account looked up; the handle lives for one reconcile */
+	pthread_mutex_t pool_mu;
+	struct cl_acme **pool;
+	size_t npool, pool_cap;
 };
 
 /* ---- keys ------------------------------------------------------------------------------ */
@@ -203,6 +211,39 @@ static const struct cl_mg_issuer_ops ca_ops = {
 
 /* ---- ACME ------------------------------------------------------------------------------ */
 
+/* An idle client of the pool, or NULL. */
+static struct cl_acme *pool_take(struct cl_mg_issuer *is)
+{
+	struct cl_acme *a = NULL;
+
+	pthread_mutex_lock(&is->pool_mu);
+	if (is->npool > 0)
+		a = is->pool[--is->npool];
+	pthread_mutex_unlock(&is->pool_mu);
+	return a;
+}
+
+/* Gives A back to the pool (freed when the pool cannot grow). */
+static void pool_put(struct cl_mg_issuer *is, struct cl_acme *a)
+{
+	pthread_mutex_lock(&is->pool_mu);
+	if (is->npool == is->pool_cap) {
+		size_t cap = is->pool_cap ? is->pool_cap * 2 : 16;
+		struct cl_acme **p = realloc(is->pool, cap * sizeof *p);
+
+		if (p) {
+			is->pool = p;
+			is->pool_cap = cap;
+		}
+	}
+	if (is->npool < is->pool_cap) {
+		is->pool[is->npool++] = a;
+		a = NULL;
+	}
+	pthread_mutex_unlock(&is->pool_mu);
+	cl_acme_free(a);
+}
+
 static int acme_client(struct cl_mg_issuer *is, struct cl_acme **out, bool find_account,
                        char *err, size_t errlen)
 {
@@ -313,7 +354,7 @@ static int acme_open(struct cl_mg_issuer *is, char *err, size_t errlen)
 	/* registers the account (or finds the one this key has) */
 	if ((rc = acme_client(is, &a, false, err, errlen)) != CL_OK)
 		return rc;
-	cl_acme_free(a);
+	pool_put(is, a);
 	if (!(is->solvers = calloc(sp->nsolvers, sizeof *is->solvers)))
 		return CL_ERR_NOMEM;
 	for (i = 0; i < sp->nsolvers; i++) {
@@ -349,7 +390,7 @@ static int acme_issue(struct cl_mg_issuer *is, const struct cl_manage_cert *c,
 		snprintf(err, errlen, "cannot make a key");
 		goto out;
 	}
-	if ((rc = acme_client(is, &a, true, err, errlen)) != CL_OK)
+	if (!(a = pool_take(is)) && (rc = acme_client(is, &a, true, err, errlen)) != CL_OK)
 		goto out;
 	if (replaces && cl_acme_has_ari(a) && cl_acme_cert_id(replaces, replaces_len, &cert_id) != CL_OK)
 		cert_id = NULL;
@@ -370,6 +411,10 @@ static int acme_issue(struct cl_mg_issuer *is, const struct cl_manage_cert *c,
 		goto out;
 	}
 	rc = cl_manage_material_set(out, cert.pem, NULL, pem, err, errlen);
+	if (rc == CL_OK) {
+		pool_put(is, a);   /* a failed client is not reused: its state is unknown */
+		a = NULL;
+	}
 out:
 	if (pem)
 		OPENSSL_clear_free(pem, strlen(pem) + 1);
@@ -468,6 +513,11 @@ static void acme_close(struct cl_mg_issuer *is)
 {
 	size_t i;
 
+	for (i = 0; i < is->npool; i++)
+		cl_acme_free(is->pool[i]);
+	free(is->pool);
+	is->pool = NULL;
+	is->npool = is->pool_cap = 0;
 	for (i = 0; i < is->nsolvers; i++)
 		cl_acme_solver_free(is->solvers[i]);
 	free(is->solvers);
@@ -608,6 +658,7 @@ int cl_mg_issuer_new(struct cl_mg_issuer **out, const struct cl_manage_issuer *s
 	is->state_dir = state_dir;
 	is->stop = stop;
 	pthread_mutex_init(&is->mu, NULL);
+	pthread_mutex_init(&is->pool_mu, NULL);
 	return CL_OK;
 }
 
@@ -677,5 +728,6 @@ void cl_mg_issuer_free(struct cl_mg_issuer *is)
 	EVP_PKEY_free(is->account);   /* opened for a revocation only */
 	cl_ca_close(is->ca);
 	pthread_mutex_destroy(&is->mu);
+	pthread_mutex_destroy(&is->pool_mu);
 	free(is);
 }
